@@ -1,0 +1,307 @@
+"""One conversation turn: build the request, drive the provider, checkpoint.
+
+`ChatEngine.run_turn` is an async generator of event batches. For each batch
+the provider delivers, the new text is committed to the store *first* and the
+batch is yielded after, so whatever a consumer shows is already saved.
+
+Whatever ends the turn, the `finally` block records the outcome from the
+engine's own state: `complete`, `cancelled` (the generator was closed or its
+task cancelled: Esc), `interrupted` (the stream broke after content arrived,
+or stopped at the length limit) or `error` (it failed before any content).
+Iterate it with `contextlib.aclosing` so that cleanup runs at once on cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat_tui.domain import ChatMessage, MessageStatus, Role, ToolCall
+from chat_tui.engine.events import Retrying, SeamTrimmed, TurnEnded, TurnEvent, TurnStarted
+from chat_tui.errors import ErrorKind, ProviderError
+from chat_tui.providers.base import ChatRequest, PromptMessage, Provider
+from chat_tui.providers.events import (
+    Finished,
+    ReasoningDelta,
+    RefusalDelta,
+    StreamFailed,
+    TextDelta,
+    ToolCallEnded,
+    ToolCallStarted,
+    UsageReported,
+)
+from chat_tui.store import Store
+
+CONTINUE_INSTRUCTION = (
+    "Your previous answer was cut off. Continue it exactly where it stopped, "
+    "without repeating anything and without any preamble."
+)
+SEAM_WINDOW = 64
+"""Characters of a continuation held back to find text the model repeated at the seam."""
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """Automatic retries of failures that happen before any content arrived."""
+
+    attempts: int = 3
+    """Retries after the first try (0 turns retrying off)."""
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, error: ProviderError) -> float:
+        if error.retry_after is not None:
+            return min(error.retry_after, self.max_retry_after)
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return backoff * (0.5 + random.random() / 2)
+
+
+@dataclass(slots=True)
+class _TurnState:
+    started: float = field(default_factory=time.monotonic)
+    first_content: float | None = None
+    chars: int = 0
+    reasoning_chars: int = 0
+    finish_reason: str | None = None
+    finished: bool = False
+    error: ProviderError | None = None
+    usage: dict[str, Any] | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tools_started: int = 0
+
+    @property
+    def has_content(self) -> bool:
+        return bool(self.chars or self.reasoning_chars or self.tools_started)
+
+    def outcome(self) -> tuple[MessageStatus, ProviderError | None]:
+        if self.error is not None:
+            if self.error.kind == ErrorKind.CANCELLED:
+                return MessageStatus.CANCELLED, self.error
+            return (MessageStatus.INTERRUPTED if self.has_content else MessageStatus.ERROR), self.error
+        if self.finished:
+            if self.finish_reason in ("length", "max_tokens"):
+                error = ProviderError(ErrorKind.LENGTH, "The model stopped at its output length limit.")
+                return MessageStatus.INTERRUPTED, error
+            return MessageStatus.COMPLETE, None
+        return MessageStatus.CANCELLED, ProviderError(ErrorKind.CANCELLED, "Cancelled.")
+
+
+def seam_overlap(existing: str, continuation: str, min_chars: int = 4) -> int:
+    """How many leading characters of `continuation` repeat the end of `existing`."""
+    if existing and continuation and existing[-1].isspace() and continuation[0].isspace():
+        return len(continuation) - len(continuation.lstrip())
+    for k in range(min(len(existing), len(continuation)), min_chars - 1, -1):
+        if existing.endswith(continuation[:k]):
+            return k
+    return 0
+
+
+def to_prompt(message: ChatMessage) -> PromptMessage | None:
+    if message.role == Role.ASSISTANT:
+        if message.status == MessageStatus.ERROR and not message.text and not message.tool_calls:
+            return None
+        calls = [c for c in message.tool_calls if not c.server]
+        return PromptMessage("assistant", message.text, tool_calls=calls)
+    if message.role == Role.TOOL:
+        return PromptMessage("tool", message.text, tool_call_id=message.tool_call_id)
+    return PromptMessage(message.role.value, message.text)
+
+
+class ChatEngine:
+    def __init__(
+        self,
+        store: Store,
+        provider: Provider,
+        *,
+        system_prompt: str = "",
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.system_prompt = system_prompt
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+
+    def new_conversation(self, title: str = "") -> int:
+        return self.store.create_conversation(
+            provider=self.provider.name, model=self.provider.model, system_prompt=self.system_prompt, title=title
+        )
+
+    def history(self, conversation_id: int, *, before: int | None = None) -> list[PromptMessage]:
+        prompts = []
+        for message in self.store.messages(conversation_id):
+            if before is not None and message.id >= before:
+                break
+            if message.status == MessageStatus.STREAMING:
+                continue
+            if (prompt := to_prompt(message)) is not None:
+                prompts.append(prompt)
+        return prompts
+
+    async def run_turn(
+        self, conversation_id: int, prompt: str | None = None, *, continue_message_id: int | None = None
+    ) -> AsyncIterator[list[TurnEvent]]:
+        """Send `prompt` (or continue a partial answer) and stream the reply."""
+        store = self.store
+        continuing = continue_message_id is not None
+        user_id = None
+        if continuing:
+            assert continue_message_id is not None
+            message = store.get_message(continue_message_id)
+            if message is None or message.role != Role.ASSISTANT:
+                raise ValueError(f"no assistant message {continue_message_id} to continue")
+            message_id = message.id
+            existing = message.text
+            request = self._continue_request(conversation_id, message)
+            store.resume_streaming(message_id)
+        else:
+            if prompt is None:
+                raise ValueError("run_turn needs a prompt or a message to continue")
+            user_id = store.add_message(conversation_id, Role.USER, prompt)
+            self._title_from(conversation_id, prompt)
+            request = self._request(self.history(conversation_id))
+            message_id = store.start_assistant(conversation_id, model=self.provider.model, provider=self.provider.name)
+            existing = ""
+        store.touch_conversation(conversation_id, provider=self.provider.name, model=self.provider.model)
+        state = _TurnState()
+        seam: list[str] | None = [] if continuing and existing else None
+        try:
+            yield [TurnStarted(conversation_id, user_id, message_id, continued=continuing)]
+            attempt = 0
+            while True:
+                retry_error: ProviderError | None = None
+                async with contextlib.aclosing(self.provider.stream(request)) as stream:
+                    async for batch in stream:
+                        failure = next((e for e in batch if isinstance(e, StreamFailed)), None)
+                        if (failure is not None and not state.has_content and failure.error.retryable
+                                and attempt < self.retry.attempts):
+                            retry_error = failure.error
+                            break
+                        out, seam = self._absorb(batch, state, message_id, existing, seam)
+                        if out:
+                            yield out
+                if retry_error is None:
+                    break
+                attempt += 1
+                delay = self.retry.delay(attempt, retry_error)
+                yield [Retrying(attempt, self.retry.attempts, delay, retry_error)]
+                await self._sleep(delay)
+        except (asyncio.CancelledError, GeneratorExit):
+            state.error = ProviderError(ErrorKind.CANCELLED, "Cancelled.")
+            raise
+        finally:
+            ended = self._finish(message_id, state, continuing)
+        yield [ended]
+
+    def _absorb(
+        self, batch: Any, state: _TurnState, message_id: int, existing: str, seam: list[str] | None
+    ) -> tuple[list[TurnEvent], list[str] | None]:
+        """Record one provider batch in the store; return the events to show."""
+        out: list[TurnEvent] = []
+        text_parts: list[str] = []
+        reasoning_parts: list[str] = []
+        for event in batch:
+            match event:
+                case TextDelta(text=text) | RefusalDelta(text=text):
+                    if seam is not None:
+                        seam.append(text)
+                        if sum(map(len, seam)) < SEAM_WINDOW:
+                            continue
+                        text, trimmed = self._resolve_seam(existing, seam)
+                        seam = None
+                        if trimmed:
+                            out.append(SeamTrimmed(trimmed))
+                        if not text:
+                            continue
+                        event = TextDelta(text)
+                    text_parts.append(text)
+                case ReasoningDelta(text=text):
+                    reasoning_parts.append(text)
+                case ToolCallStarted():
+                    state.tools_started += 1
+                case ToolCallEnded(id=call_id, name=name, arguments=arguments, server=server):
+                    state.tool_calls.append(ToolCall(call_id, name, arguments, server=server, status="requested"))
+                case UsageReported(usage=usage):
+                    state.usage = usage
+                case Finished(reason=reason) | StreamFailed(finish_reason=reason) if seam is not None:
+                    text, trimmed = self._resolve_seam(existing, seam)
+                    seam = None
+                    if trimmed:
+                        out.append(SeamTrimmed(trimmed))
+                    if text:
+                        text_parts.append(text)
+                        out.append(TextDelta(text))
+            match event:
+                case Finished(reason=reason):
+                    state.finished = True
+                    state.finish_reason = reason
+                case StreamFailed(error=error, finish_reason=reason):
+                    state.error = error
+                    state.finish_reason = reason
+            out.append(event)
+        if text_parts or reasoning_parts:
+            text = "".join(text_parts)
+            reasoning = "".join(reasoning_parts)
+            self.store.append(message_id, text, reasoning)
+            if state.first_content is None:
+                state.first_content = time.monotonic()
+            state.chars += len(text)
+            state.reasoning_chars += len(reasoning)
+        elif state.first_content is None and state.tools_started:
+            state.first_content = time.monotonic()
+        return out, seam
+
+    @staticmethod
+    def _resolve_seam(existing: str, pieces: list[str]) -> tuple[str, int]:
+        held = "".join(pieces)
+        overlap = seam_overlap(existing, held)
+        return held[overlap:], overlap
+
+    def _finish(self, message_id: int, state: _TurnState, continuing: bool) -> TurnEnded:
+        status, error = state.outcome()
+        now = time.monotonic()
+        ttft = int((state.first_content - state.started) * 1000) if state.first_content else None
+        duration = int((now - state.started) * 1000)
+        try:
+            if state.tool_calls:
+                self.store.set_tool_calls(message_id, state.tool_calls)
+            self.store.finish(
+                message_id,
+                status,
+                error_kind=error.kind.value if error else None,
+                error_message=error.message if error else None,
+                finish_reason=state.finish_reason,
+                usage=state.usage,
+                ttft_ms=None if continuing else ttft,
+                duration_ms=duration,
+            )
+        except Exception:  # noqa: BLE001 - the store's own error is reported by its next use
+            pass
+        return TurnEnded(
+            message_id, status, error, state.finish_reason, state.usage, ttft, duration, state.chars, state.tool_calls
+        )
+
+    def _request(self, messages: list[PromptMessage], *, prefill: bool = False) -> ChatRequest:
+        return ChatRequest(model=self.provider.model, messages=messages, system=self.system_prompt, prefill=prefill)
+
+    def _continue_request(self, conversation_id: int, message: ChatMessage) -> ChatRequest:
+        messages = self.history(conversation_id, before=message.id)
+        messages.append(PromptMessage("assistant", message.text))
+        if self.provider.supports_prefill:
+            return self._request(messages, prefill=True)
+        messages.append(PromptMessage("user", CONTINUE_INSTRUCTION))
+        return self._request(messages)
+
+    def _title_from(self, conversation_id: int, prompt: str) -> None:
+        conversation = self.store.get_conversation(conversation_id)
+        if conversation is not None and not conversation.title:
+            first = " ".join(prompt.strip().split("\n", 1)[0].split())
+            title = first if len(first) <= 60 else first[:59].rstrip() + "…"
+            self.store.rename_conversation(conversation_id, title or "Untitled")

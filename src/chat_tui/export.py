@@ -1,0 +1,59 @@
+"""Conversations as Markdown or JSON (exact text, as stored)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chat_tui.domain import ChatMessage, Conversation, MessageStatus, Role
+
+
+def conversation_to_json(conversation: Conversation, messages: list[ChatMessage]) -> dict[str, Any]:
+    return {
+        "format": "chat-tui/1",
+        "id": conversation.id,
+        "title": conversation.title,
+        "created_at": conversation.created_at,
+        "updated_at": conversation.updated_at,
+        "provider": conversation.provider,
+        "model": conversation.model,
+        "system_prompt": conversation.system_prompt,
+        "messages": [
+            {
+                "id": m.id,
+                "role": m.role.value,
+                "text": m.text,
+                "reasoning": m.reasoning,
+                "status": m.status.value,
+                "model": m.model,
+                "provider": m.provider,
+                "tool_calls": [c.to_dict() for c in m.tool_calls],
+                "tool_call_id": m.tool_call_id,
+                "error": {"kind": m.error_kind, "message": m.error_message} if m.error_kind else None,
+                "finish_reason": m.finish_reason,
+                "usage": m.usage,
+                "ttft_ms": m.ttft_ms,
+                "duration_ms": m.duration_ms,
+                "created_at": m.created_at,
+            }
+            for m in messages
+        ],
+    }
+
+
+def conversation_to_markdown(conversation: Conversation, messages: list[ChatMessage]) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.created_at))
+    lines = [f"# {conversation.title or 'Untitled'}", "", f"*{when} · {conversation.model or conversation.provider}*", ""]
+    for m in messages:
+        if m.role == Role.USER:
+            lines += ["## You", "", m.text, ""]
+        elif m.role == Role.ASSISTANT:
+            lines += [f"## Assistant ({m.model})" if m.model else "## Assistant", "", m.text, ""]
+            for call in m.tool_calls:
+                lines += [f"> tool `{call.name}` {call.arguments} → {call.status}", ""]
+            if m.status != MessageStatus.COMPLETE:
+                reason = f": {m.error_message}" if m.error_message else ""
+                lines += [f"> *[{m.status.value}{reason}]*", ""]
+        elif m.role == Role.TOOL:
+            lines += ["### Tool result", "", "```", m.text, "```", ""]
+    return "\n".join(lines)

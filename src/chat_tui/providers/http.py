@@ -1,0 +1,280 @@
+"""HTTP plumbing shared by the OpenAI-compatible and Anthropic providers.
+
+This is the one boundary where httpx exceptions and HTTP error statuses become
+`ProviderError`s with an `ErrorKind` and a one-line message that says what to do.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+import httpx
+
+from chat_tui.errors import ErrorKind, ProviderError
+from chat_tui.providers.base import ChatRequest
+from chat_tui.providers.events import StreamEvent, StreamFailed
+from chat_tui.providers.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
+
+DEFAULT_MAX_ANSWER_CHARS = 32 * 1024 * 1024
+MAX_ERROR_BODY = 64 * 1024
+
+
+class Secret:
+    """Holds an API key; its repr never shows it (crash reports print locals)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+class StreamParser(Protocol):
+    """Turns SSE events of one wire format into normalized events."""
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        """Events for one SSE event. An error event ends the list with
+        `StreamFailed` and sets `finished`."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """True once the end marker arrived: stop reading."""
+        ...
+
+    def close(self) -> list[StreamEvent]:
+        """Events owed at the end of the stream: completed tool calls and the
+        terminal event (nothing after a failure)."""
+        ...
+
+    @property
+    def finish_reason(self) -> str | None: ...
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP date (also `retry-after-ms`)."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_message_from_body(body: bytes) -> tuple[str, object]:
+    """The human message inside an error body, and the parsed body (or None)."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        return one_line(text) if text else "", None
+    return message_from_error_object(parsed), parsed
+
+
+def message_from_error_object(obj: Any) -> str:
+    if isinstance(obj, list) and obj:
+        obj = obj[0]
+    if isinstance(obj, dict):
+        inner = obj.get("error", obj)
+        if isinstance(inner, str):
+            return one_line(inner)
+        if isinstance(inner, dict):
+            for key in ("message", "detail", "msg"):
+                if isinstance(inner.get(key), str) and inner[key]:
+                    msg = inner[key]
+                    raw = (inner.get("metadata") or {}).get("raw") if isinstance(inner.get("metadata"), dict) else None
+                    if isinstance(raw, str) and raw and raw not in msg:
+                        msg = f"{msg}: {raw}"
+                    return one_line(msg)
+        for key in ("message", "detail"):
+            if isinstance(obj.get(key), str):
+                return one_line(obj[key])
+    return one_line(json.dumps(obj)) if obj is not None else ""
+
+
+def kind_for_status(status: int) -> ErrorKind:
+    if status == 401:
+        return ErrorKind.AUTH
+    if status == 403:
+        return ErrorKind.PERMISSION
+    if status == 404:
+        return ErrorKind.NOT_FOUND
+    if status in (408, 504):
+        return ErrorKind.TIMEOUT
+    if status == 413:
+        return ErrorKind.TOO_LARGE
+    if status == 429:
+        return ErrorKind.RATE_LIMIT
+    if status >= 500:
+        return ErrorKind.SERVER
+    return ErrorKind.BAD_REQUEST
+
+
+def http_error(status: int, body: bytes, headers: httpx.Headers, hints: dict[ErrorKind, str]) -> ProviderError:
+    kind = kind_for_status(status)
+    detail, parsed = error_message_from_body(body)
+    reason = httpx.codes.get_reason_phrase(status) or "error"
+    message = f"HTTP {status} {reason}"
+    if detail:
+        message += f": {detail}"
+    if hint := hints.get(kind):
+        message += f" — {hint}"
+    return ProviderError(
+        kind, one_line(message, 500), status=status, retry_after=retry_after_seconds(headers), raw=parsed
+    )
+
+
+def transport_error(exc: httpx.HTTPError, *, base_url: str, stall_timeout: float, streaming: bool) -> ProviderError:
+    """Map an httpx exception to a ProviderError (the single mapping point)."""
+    if isinstance(exc, httpx.ReadTimeout) and streaming:
+        return ProviderError(ErrorKind.STALL, f"No data for {stall_timeout:g} s: the stream stalled.")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ProviderError(ErrorKind.TIMEOUT, f"Timed out connecting to {base_url}.")
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderError(ErrorKind.TIMEOUT, f"No response from {base_url} for {stall_timeout:g} s.")
+    if isinstance(exc, httpx.ConnectError):
+        return ProviderError(
+            ErrorKind.CONNECTION, f"Cannot connect to {base_url}: is the server running and the URL right?"
+        )
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.NetworkError)):
+        if streaming:
+            return ProviderError(ErrorKind.CONNECTION, "Connection lost: the server closed the stream early.")
+        return ProviderError(ErrorKind.CONNECTION, f"Connection to {base_url} failed: {one_line(str(exc)) or type(exc).__name__}.")
+    if isinstance(exc, httpx.DecodingError):
+        return ProviderError(ErrorKind.BAD_RESPONSE, "The server sent a body that could not be decoded.")
+    return ProviderError(ErrorKind.CONNECTION, f"HTTP error talking to {base_url}: {type(exc).__name__}.")
+
+
+class HTTPStreamProvider:
+    """Base for providers that POST a JSON request and read an SSE response."""
+
+    name = "http"
+    supports_prefill = False
+    hints: dict[ErrorKind, str] = {}
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: Secret | None = None,
+        headers: dict[str, str] | None = None,
+        stall_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_event_chars: int = DEFAULT_MAX_EVENT_BYTES,
+        max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self._api_key = api_key or Secret("")
+        self._extra_headers = dict(headers or {})
+        self.stall_timeout = stall_timeout
+        self._max_event = max_event_chars
+        self._max_answer = max_answer_chars
+        timeout = httpx.Timeout(stall_timeout, connect=connect_timeout)
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=True)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} · {self.model}"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- to be provided by subclasses -------------------------------------------
+    def endpoint(self) -> str:
+        raise NotImplementedError
+
+    def auth_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def make_parser(self) -> StreamParser:
+        raise NotImplementedError
+
+    # -- the streaming loop -------------------------------------------------------
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Sequence[StreamEvent]]:
+        parser = self.make_parser()
+        headers = {"accept": "text/event-stream", **self.auth_headers(), **self._extra_headers}
+        body = self.build_body(request)
+        decoder = SSEDecoder(self._max_event)
+        received = 0
+        opened = False
+        try:
+            async with self._client.stream("POST", self.endpoint(), json=body, headers=headers) as response:
+                opened = True
+                if response.status_code >= 400:
+                    raw = await _read_capped(response, MAX_ERROR_BODY)
+                    yield [StreamFailed(http_error(response.status_code, raw, response.headers, self.hints))]
+                    return
+                async for chunk in response.aiter_bytes():
+                    received += len(chunk)
+                    batch: list[StreamEvent] = []
+                    for sse in decoder.feed(chunk):
+                        batch.extend(parser.feed(sse))
+                        if parser.finished:
+                            break
+                    if not parser.finished and (decoder.overflow or received > self._max_answer):
+                        what = "one stream event" if decoder.overflow else "the answer"
+                        error = ProviderError(ErrorKind.TOO_LARGE, f"Response too large: {what} exceeds the size limit.")
+                        batch.append(StreamFailed(error, parser.finish_reason))
+                        yield batch
+                        return
+                    if parser.finished:
+                        batch.extend(parser.close())
+                        yield batch
+                        return
+                    if batch:
+                        yield batch
+            yield parser.close()
+        except httpx.HTTPError as exc:
+            error = transport_error(exc, base_url=self.base_url, stall_timeout=self.stall_timeout, streaming=opened)
+            yield [StreamFailed(error, parser.finish_reason)]
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except httpx.HTTPError:
+        pass
+    return b"".join(parts)[:limit]

@@ -1,0 +1,290 @@
+"""OpenAI chat completions, and every server that speaks it.
+
+OpenAI, Azure, OpenRouter, Groq, DeepSeek, Mistral, Together, Ollama, vLLM,
+llama.cpp and LM Studio all stream `chat.completion.chunk` objects over SSE, each
+with its own quirks. The parser below handles each *kind* of quirk in general:
+
+* chunks with empty `choices` (Azure's prompt filter results, usage chunks);
+* `delta.content` as a string or as a list of parts (Mistral "thinking" parts);
+* reasoning in `reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter, Groq);
+* tool-call fragments by `index`, or with no index (a new id opens a new slot);
+  id and name are the first non-empty values, never concatenated;
+* several choices interleaved (only choice 0 is the answer);
+* `usage: null` / `finish_reason: null` never clear an earlier value;
+* errors as `event: error` or as a top-level `error` object on HTTP 200;
+* data that is not JSON is a parse error of that event, not of the stream;
+* no `[DONE]` at the end; anything after `[DONE]` is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chat_tui.errors import ErrorKind, ProviderError
+from chat_tui.providers.base import ChatRequest, PromptMessage
+from chat_tui.providers.events import (
+    Finished,
+    ReasoningDelta,
+    RefusalDelta,
+    StreamEvent,
+    StreamFailed,
+    TextDelta,
+    ToolCallArgumentsDelta,
+    ToolCallEnded,
+    ToolCallStarted,
+    UsageReported,
+)
+from chat_tui.providers.http import HTTPStreamProvider, Secret, message_from_error_object
+from chat_tui.providers.sse import SSEEvent
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MODEL = "gpt-4.1-mini"
+
+
+class _ToolSlot:
+    __slots__ = ("index", "id", "name", "arguments", "started")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.id = ""
+        self.name = ""
+        self.arguments: list[str] = []
+        self.started = False
+
+
+def _kind_for_code(code: Any) -> ErrorKind:
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    if code == 429 or code in ("rate_limit_exceeded", "insufficient_quota"):
+        return ErrorKind.RATE_LIMIT
+    if isinstance(code, int):
+        if code in (401,):
+            return ErrorKind.AUTH
+        if code == 403:
+            return ErrorKind.PERMISSION
+        if 400 <= code < 500:
+            return ErrorKind.BAD_REQUEST
+    return ErrorKind.SERVER
+
+
+class OpenAIStreamParser:
+    def __init__(self) -> None:
+        self.finish_reason: str | None = None
+        self.finished = False
+        self.done = False
+        self.parse_errors = 0
+        self.errors: list[Any] = []
+        self._slots: list[_ToolSlot] = []
+        self._by_index: dict[int, _ToolSlot] = {}
+        self._failed = False
+
+    def feed(self, event: SSEEvent) -> list[StreamEvent]:
+        data = event.data
+        if data.strip() == "[DONE]":
+            self.done = True
+            self.finished = True
+            return []
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            self.parse_errors += 1
+            return []
+        if not isinstance(chunk, dict):
+            self.parse_errors += 1
+            return []
+        out: list[StreamEvent] = []
+        choices = chunk.get("choices")
+        if isinstance(choices, list):
+            for choice in choices:
+                if isinstance(choice, dict) and choice.get("index", 0) in (0, None):
+                    self._choice(choice, out)
+        usage = chunk.get("usage")
+        if isinstance(usage, dict) and usage:
+            out.append(UsageReported(usage))
+        error = chunk.get("error")
+        if event.event == "error" or error:
+            out.append(self._fail(error if error is not None else chunk))
+        return out
+
+    def _fail(self, error: Any) -> StreamFailed:
+        self.errors.append(error)
+        self.finished = True
+        self._failed = True
+        code = error.get("code", error.get("status_code")) if isinstance(error, dict) else None
+        message = message_from_error_object(error) or "The server reported an error mid-stream."
+        exc = ProviderError(_kind_for_code(code), f"The server reported an error: {message}", raw=error)
+        return StreamFailed(exc, self.finish_reason)
+
+    def _choice(self, choice: dict[str, Any], out: list[StreamEvent]) -> None:
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            content = delta.get("content")
+            if isinstance(content, str):
+                if content:
+                    out.append(TextDelta(content))
+            elif isinstance(content, list):
+                self._parts(content, out)
+            for key in ("reasoning_content", "reasoning"):
+                value = delta.get(key)
+                if isinstance(value, str) and value:
+                    out.append(ReasoningDelta(value))
+                    break
+            refusal = delta.get("refusal")
+            if isinstance(refusal, str) and refusal:
+                out.append(RefusalDelta(refusal))
+            tool_calls = delta.get("tool_calls")
+            if isinstance(tool_calls, list):
+                for fragment in tool_calls:
+                    if isinstance(fragment, dict):
+                        self._tool_fragment(fragment, out)
+        reason = choice.get("finish_reason")
+        if isinstance(reason, str) and reason:
+            self.finish_reason = reason
+
+    def _parts(self, parts: list[Any], out: list[StreamEvent]) -> None:
+        for part in parts:
+            if isinstance(part, str):
+                out.append(TextDelta(part))
+            elif isinstance(part, dict):
+                kind = part.get("type")
+                if kind == "text" and isinstance(part.get("text"), str) and part["text"]:
+                    out.append(TextDelta(part["text"]))
+                elif kind in ("thinking", "reasoning"):
+                    inner = part.get("thinking", part.get("text", part.get("reasoning")))
+                    for text in _texts(inner):
+                        out.append(ReasoningDelta(text))
+
+    def _tool_fragment(self, fragment: dict[str, Any], out: list[StreamEvent]) -> None:
+        index = fragment.get("index")
+        frag_id = fragment.get("id") or ""
+        if isinstance(index, int):
+            slot = self._by_index.get(index)
+            if slot is None:
+                slot = self._new_slot(index)
+        elif (frag_id and all(s.id != frag_id for s in self._slots)) or not self._slots:
+            slot = self._new_slot(len(self._slots))
+        else:
+            slot = self._slots[-1]
+        function = fragment.get("function") or {}
+        if not slot.id and isinstance(frag_id, str):
+            slot.id = frag_id
+        name = function.get("name") if isinstance(function, dict) else None
+        if not slot.name and isinstance(name, str) and name:
+            slot.name = name
+        args = function.get("arguments") if isinstance(function, dict) else None
+        if isinstance(args, dict):  # some servers send arguments as an object
+            args = json.dumps(args)
+        if slot.name and not slot.started:
+            slot.started = True
+            out.append(ToolCallStarted(slot.index, slot.id, slot.name))
+            if slot.arguments:
+                out.append(ToolCallArgumentsDelta(slot.index, "".join(slot.arguments)))
+        if isinstance(args, str) and args:
+            slot.arguments.append(args)
+            if slot.started:
+                out.append(ToolCallArgumentsDelta(slot.index, args))
+
+    def _new_slot(self, index: int) -> _ToolSlot:
+        while index in self._by_index:
+            index += 1
+        slot = _ToolSlot(index)
+        self._slots.append(slot)
+        self._by_index[index] = slot
+        return slot
+
+    def close(self) -> list[StreamEvent]:
+        if self._failed:
+            return []
+        out: list[StreamEvent] = []
+        for position, slot in enumerate(sorted(self._slots, key=lambda s: s.index)):
+            call_id = slot.id or f"call_{position}"
+            if not slot.started:
+                out.append(ToolCallStarted(slot.index, call_id, slot.name))
+            out.append(ToolCallEnded(slot.index, call_id, slot.name, "".join(slot.arguments)))
+        self._slots.clear()
+        self._by_index.clear()
+        if self.parse_errors:
+            noun = "chunk" if self.parse_errors == 1 else "chunks"
+            message = f"The server sent {self.parse_errors} malformed {noun}; part of the answer may be missing."
+            out.append(StreamFailed(ProviderError(ErrorKind.BAD_RESPONSE, message), self.finish_reason))
+        elif self.done or self.finish_reason is not None:
+            out.append(Finished(self.finish_reason, done=self.done))
+        else:
+            message = "Connection lost: the stream ended before the answer was finished."
+            out.append(StreamFailed(ProviderError(ErrorKind.CONNECTION, message), self.finish_reason))
+        self._failed = True  # close() owes nothing more
+        return out
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item.get("text") if isinstance(item, dict) else item)]
+    return []
+
+
+def prompt_to_openai(message: PromptMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.role == "assistant" and message.tool_calls:
+        out["content"] = message.content or None
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments or "{}"}}
+            for c in message.tool_calls
+        ]
+    if message.role == "tool":
+        out["tool_call_id"] = message.tool_call_id
+    return out
+
+
+class OpenAICompatProvider(HTTPStreamProvider):
+    name = "openai"
+    hints = {
+        ErrorKind.AUTH: "check the API key (set OPENAI_API_KEY or --api-key-env)",
+        ErrorKind.PERMISSION: "this key may not use this model",
+        ErrorKind.NOT_FOUND: "check the model name (--model) and the base URL (--base-url)",
+        ErrorKind.RATE_LIMIT: "wait a moment and retry, or check your plan's limits",
+    }
+
+    def __init__(self, *, base_url: str = DEFAULT_BASE_URL, model: str = DEFAULT_MODEL, **kwargs: Any) -> None:
+        super().__init__(base_url=base_url, model=model, **kwargs)
+        self.stream_usage = True
+
+    @property
+    def supports_prefill(self) -> bool:  # type: ignore[override]
+        # OpenAI's own API does not continue a trailing assistant message; most
+        # local servers (llama.cpp, vLLM, Ollama) do.
+        return "api.openai.com" not in self.base_url
+
+    def endpoint(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self._api_key.get()
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages.extend(prompt_to_openai(m) for m in request.messages)
+        body: dict[str, Any] = {"model": request.model or self.model, "messages": messages, "stream": True}
+        if self.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+        if request.tools:
+            body["tools"] = [
+                {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+                for t in request.tools
+            ]
+        if request.max_tokens:
+            body["max_tokens"] = request.max_tokens
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        return body
+
+    def make_parser(self) -> OpenAIStreamParser:
+        return OpenAIStreamParser()
+
+
+__all__ = ["OpenAICompatProvider", "OpenAIStreamParser", "Secret", "DEFAULT_BASE_URL", "DEFAULT_MODEL"]

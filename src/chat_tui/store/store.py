@@ -1,0 +1,341 @@
+"""The local SQLite store: conversations and messages, written while they stream.
+
+An assistant message row exists from the moment its request starts
+(`start_assistant`, status `streaming`); every batch of text is committed with
+`append` *before* it is handed to whoever shows it, so a crash or `kill -9`
+loses nothing that was on screen. When the store opens, rows left `streaming`
+by a process that is gone become `interrupted`.
+
+WAL mode with `synchronous=NORMAL`: a commit survives the process being killed
+(it is in the WAL file once `append` returns) and costs tens of microseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from chat_tui.domain import ChatMessage, Conversation, MessageStatus, Role, ToolCall
+from chat_tui.errors import StoreError
+from chat_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+_MESSAGE_COLUMNS = (
+    "id, conversation_id, role, text, reasoning, tool_calls, tool_call_id, status, model, provider, "
+    "error_kind, error_message, finish_reason, usage, ttft_ms, duration_ms, created_at, updated_at"
+)
+
+
+def _row_to_message(row: tuple[Any, ...]) -> ChatMessage:
+    (mid, cid, role, text, reasoning, tool_calls, tool_call_id, status, model, provider,
+     error_kind, error_message, finish_reason, usage, ttft, duration, created, updated) = row
+    return ChatMessage(
+        id=mid,
+        conversation_id=cid,
+        role=Role(role),
+        text=text,
+        reasoning=reasoning,
+        tool_calls=[ToolCall.from_dict(d) for d in json.loads(tool_calls)] if tool_calls else [],
+        tool_call_id=tool_call_id,
+        status=MessageStatus(status),
+        model=model,
+        provider=provider,
+        error_kind=error_kind,
+        error_message=error_message,
+        finish_reason=finish_reason,
+        usage=json.loads(usage) if usage else None,
+        ttft_ms=ttft,
+        duration_ms=duration,
+        created_at=created,
+        updated_at=updated,
+    )
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _describe(exc: sqlite3.Error, path: Path) -> str:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return f"The database {path} is read-only: check its permissions (nothing was changed)."
+    if "locked" in text or "busy" in text:
+        return f"The database {path} is locked by another program: close it and try again."
+    if "disk is full" in text or "full" in text:
+        return f"The disk holding {path} is full: free some space (nothing was lost)."
+    if "unable to open" in text:
+        return f"Cannot open the database {path}: check that the folder exists and is writable."
+    return f"Database error in {path}: {text}."
+
+
+class Store:
+    """Conversations and messages in one SQLite file."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+        self.warnings: list[str] = []
+
+    # -- opening ------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        """Open (creating if needed) the store at `path`.
+
+        The folder is created 0700 and the file 0600. A file that is not a
+        database is moved aside (never deleted) and a new one started; the
+        store's `warnings` then say so.
+        """
+        path = Path(path)
+        warnings: list[str] = []
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise StoreError(f"Cannot create the database {path}: {exc.strerror or exc}.") from None
+        try:
+            connection = cls._connect(path)
+        except sqlite3.DatabaseError as exc:
+            if "not a database" not in str(exc) and "malformed" not in str(exc):
+                raise StoreError(_describe(exc, path)) from None
+            aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            try:
+                os.replace(path, aside)
+                for suffix in ("-wal", "-shm"):
+                    extra = path.with_name(path.name + suffix)
+                    if extra.exists():
+                        os.replace(extra, aside.with_name(aside.name + suffix))
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+                connection = cls._connect(path)
+            except (OSError, sqlite3.Error) as exc2:
+                raise StoreError(f"The database {path} is damaged and could not be moved aside: {exc2}.") from None
+            warnings.append(f"The database was damaged; it was kept as {aside.name} and a new one was started.")
+        store = cls(path, connection)
+        store.warnings = warnings
+        store.recover_interrupted()
+        return store
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            for index in range(version, SCHEMA_VERSION):
+                db.execute("BEGIN")
+                _run_script(db, MIGRATIONS[index])
+                db.execute(f"PRAGMA user_version = {index + 1}")
+                db.execute("COMMIT")
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"The database {path} was written by a newer chat-tui (schema {version}); upgrade chat-tui.")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise StoreError(_describe(exc, self.path)) from None
+
+    def recover_interrupted(self) -> int:
+        """Mark messages left `streaming` by a process that is gone as `interrupted`."""
+        with self._errors():
+            rows = self._db.execute("SELECT id, owner_pid FROM messages WHERE status = 'streaming'").fetchall()
+            stale = [mid for mid, pid in rows if not _pid_alive(pid)]
+            for mid in stale:
+                self._db.execute(
+                    "UPDATE messages SET status = 'interrupted', error_kind = 'crash', "
+                    "error_message = 'chat-tui stopped while the answer was streaming.', owner_pid = NULL "
+                    "WHERE id = ?",
+                    (mid,),
+                )
+            return len(stale)
+
+    # -- conversations ------------------------------------------------------------
+    def create_conversation(self, *, provider: str = "", model: str = "", system_prompt: str = "", title: str = "") -> int:
+        now = time.time()
+        with self._errors():
+            cur = self._db.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, provider, model, system_prompt) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (title, now, now, provider, model, system_prompt),
+            )
+            return int(cur.lastrowid or 0)
+
+    def get_conversation(self, conversation_id: int) -> Conversation | None:
+        rows = self.list_conversations(where="c.id = ?", params=(conversation_id,))
+        return rows[0] if rows else None
+
+    def list_conversations(self, limit: int = 200, *, where: str = "1", params: tuple[Any, ...] = ()) -> list[Conversation]:
+        sql = f"""
+            SELECT c.id, c.title, c.created_at, c.updated_at, c.provider, c.model, c.system_prompt,
+                   (SELECT status FROM messages m WHERE m.conversation_id = c.id AND m.role = 'assistant'
+                    ORDER BY m.id DESC LIMIT 1),
+                   (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)
+            FROM conversations c WHERE {where} ORDER BY c.updated_at DESC, c.id DESC LIMIT ?
+        """
+        with self._errors():
+            rows = self._db.execute(sql, (*params, limit)).fetchall()
+        return [
+            Conversation(
+                id=r[0], title=r[1], created_at=r[2], updated_at=r[3], provider=r[4], model=r[5],
+                system_prompt=r[6], last_status=MessageStatus(r[7]) if r[7] else None, message_count=r[8],
+            )
+            for r in rows
+        ]
+
+    def last_conversation_id(self) -> int | None:
+        with self._errors():
+            row = self._db.execute("SELECT id FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1").fetchone()
+        return int(row[0]) if row else None
+
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        with self._errors():
+            self._db.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        with self._errors():
+            self._db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    def touch_conversation(self, conversation_id: int, *, provider: str | None = None, model: str | None = None) -> None:
+        with self._errors():
+            self._db.execute(
+                "UPDATE conversations SET updated_at = ?, provider = COALESCE(?, provider), model = COALESCE(?, model) "
+                "WHERE id = ?",
+                (time.time(), provider, model, conversation_id),
+            )
+
+    # -- messages -----------------------------------------------------------------
+    def add_message(
+        self,
+        conversation_id: int,
+        role: Role,
+        text: str = "",
+        *,
+        status: MessageStatus = MessageStatus.COMPLETE,
+        model: str = "",
+        provider: str = "",
+        tool_calls: list[ToolCall] | None = None,
+        tool_call_id: str | None = None,
+    ) -> int:
+        now = time.time()
+        owner = os.getpid() if status == MessageStatus.STREAMING else None
+        calls = json.dumps([c.to_dict() for c in tool_calls]) if tool_calls else None
+        with self._errors():
+            cur = self._db.execute(
+                "INSERT INTO messages (conversation_id, role, text, tool_calls, tool_call_id, status, model, provider, "
+                "chars_received, owner_pid, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, role.value, text, calls, tool_call_id, status.value, model, provider,
+                 len(text), owner, now, now),
+            )
+            self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+            return int(cur.lastrowid or 0)
+
+    def start_assistant(self, conversation_id: int, *, model: str = "", provider: str = "") -> int:
+        """The assistant row for a request that is starting (status `streaming`)."""
+        return self.add_message(
+            conversation_id, Role.ASSISTANT, status=MessageStatus.STREAMING, model=model, provider=provider
+        )
+
+    def append(self, message_id: int, text: str = "", reasoning: str = "") -> None:
+        """Append streamed text and commit it: call before the text is shown."""
+        with self._errors():
+            self._db.execute(
+                "UPDATE messages SET text = text || ?, reasoning = reasoning || ?, "
+                "chars_received = chars_received + ?, updated_at = ? WHERE id = ?",
+                (text, reasoning, len(text), time.time(), message_id),
+            )
+
+    def set_tool_calls(self, message_id: int, tool_calls: list[ToolCall]) -> None:
+        with self._errors():
+            self._db.execute(
+                "UPDATE messages SET tool_calls = ?, updated_at = ? WHERE id = ?",
+                (json.dumps([c.to_dict() for c in tool_calls]), time.time(), message_id),
+            )
+
+    def resume_streaming(self, message_id: int) -> None:
+        """A partial answer is being continued: back to `streaming`."""
+        with self._errors():
+            self._db.execute(
+                "UPDATE messages SET status = 'streaming', error_kind = NULL, error_message = NULL, "
+                "owner_pid = ?, updated_at = ? WHERE id = ?",
+                (os.getpid(), time.time(), message_id),
+            )
+
+    def finish(
+        self,
+        message_id: int,
+        status: MessageStatus,
+        *,
+        error_kind: str | None = None,
+        error_message: str | None = None,
+        finish_reason: str | None = None,
+        usage: dict[str, Any] | None = None,
+        ttft_ms: int | None = None,
+        duration_ms: int | None = None,
+    ) -> None:
+        with self._errors():
+            self._db.execute(
+                "UPDATE messages SET status = ?, error_kind = ?, error_message = ?, "
+                "finish_reason = COALESCE(?, finish_reason), usage = COALESCE(?, usage), "
+                "ttft_ms = COALESCE(?, ttft_ms), duration_ms = ?, owner_pid = NULL, updated_at = ? WHERE id = ?",
+                (status.value, error_kind, error_message, finish_reason, json.dumps(usage) if usage else None,
+                 ttft_ms, duration_ms, time.time(), message_id),
+            )
+
+    def dismiss_error(self, message_id: int) -> None:
+        """Keep a partial answer but stop showing its banner."""
+        with self._errors():
+            self._db.execute(
+                "UPDATE messages SET status = 'complete', updated_at = ? WHERE id = ? AND status IN ('cancelled', 'interrupted')",
+                (time.time(), message_id),
+            )
+
+    def get_message(self, message_id: int) -> ChatMessage | None:
+        with self._errors():
+            row = self._db.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
+        return _row_to_message(row) if row else None
+
+    def messages(self, conversation_id: int) -> list[ChatMessage]:
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+            ).fetchall()
+        return [_row_to_message(r) for r in rows]
+
+    def delete_message(self, message_id: int) -> None:
+        with self._errors():
+            self._db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run a migration's statements inside the caller's transaction."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
