@@ -1,0 +1,56 @@
+"""ChatApp: holds the engine, store and settings; the screens do the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from chat_tui.config import Settings
+from chat_tui.engine import ChatEngine, RetryPolicy
+from chat_tui.providers.base import Provider
+from chat_tui.store import Store
+from chat_tui.ui.screens.chat import ChatScreen
+
+
+class ChatApp(App[None]):
+    CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
+    TITLE = "chat-tui"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        provider: Provider,
+        settings: Settings | None = None,
+        conversation_id: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.store = store
+        self.engine = ChatEngine(
+            store, provider, system_prompt=self.settings.system_prompt, retry=RetryPolicy(attempts=self.settings.retries)
+        )
+        self.initial_conversation_id = conversation_id
+
+    def on_mount(self) -> None:
+        self.push_screen(ChatScreen(self.engine, self.initial_conversation_id))
+
+    @property
+    def chat_screen(self) -> ChatScreen:
+        return next(s for s in self.screen_stack if isinstance(s, ChatScreen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        chat = self.chat_screen
+        yield SystemCommand("New conversation", "Start a new conversation (Ctrl+N)", chat.action_new_conversation)
+        yield SystemCommand("Conversations", "Open, rename or delete saved conversations (Ctrl+O)", chat.action_open_conversations)
+        yield SystemCommand("Stop answer", "Stop the streaming answer (Esc)", chat.action_cancel_turn)
+        yield SystemCommand("Continue answer", "Continue the last partial answer (Ctrl+G)", chat.action_continue_answer)
+        yield SystemCommand("Retry answer", "Ask the last question again (Ctrl+R)", chat.action_retry)
+
+    async def on_unmount(self) -> None:
+        await self.engine.provider.aclose()

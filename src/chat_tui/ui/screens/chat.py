@@ -1,0 +1,255 @@
+"""ChatScreen: the transcript, the prompt, and the worker that runs a turn.
+
+The worker is a thin adapter: it iterates the engine's event batches and calls
+widget methods. Text is already in the store when an event arrives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from chat_tui.domain import ChatMessage, MessageStatus, Role
+from chat_tui.engine import ChatEngine, Retrying, TurnEnded, TurnStarted
+from chat_tui.errors import ChatTuiError
+from chat_tui.providers.events import RefusalDelta, TextDelta
+from chat_tui.ui.widgets.header_bar import HeaderBar
+from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
+from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView, stats_line
+from chat_tui.ui.widgets.prompt_input import PromptInput
+from chat_tui.ui.widgets.transcript import Transcript
+
+DEMO_HINT = (
+    "You are on the offline demo model. To use a real one: set OPENAI_API_KEY or ANTHROPIC_API_KEY, "
+    "or start with --base-url http://localhost:11434/v1 (Ollama, vLLM, llama.cpp, LM Studio…)."
+)
+
+
+class ChatScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "cancel_turn", "Stop answer"),
+        Binding("ctrl+n", "new_conversation", "New chat"),
+        Binding("ctrl+o", "open_conversations", "Conversations"),
+        Binding("ctrl+r", "retry", "Retry", show=False),
+        Binding("ctrl+g", "continue_answer", "Continue", show=False),
+    ]
+
+    def __init__(self, engine: ChatEngine, conversation_id: int | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.conversation_id = conversation_id
+        self._streaming_view: AssistantMessageView | None = None
+
+    @property
+    def is_demo(self) -> bool:
+        return self.engine.provider.name == "demo"
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(self.engine.provider.label, demo=self.is_demo)
+        yield Transcript(id="transcript")
+        with Vertical(id="prompt-bar"):
+            if self.is_demo:
+                yield Static(Content(DEMO_HINT), id="demo-hint")
+            yield PromptInput(id="prompt")
+        yield Footer()
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    async def on_mount(self) -> None:
+        if self.conversation_id is not None:
+            await self.load_conversation(self.conversation_id)
+        self.prompt.focus()
+
+    # -- loading ---------------------------------------------------------------------------
+    async def load_conversation(self, conversation_id: int) -> None:
+        store = self.engine.store
+        conversation = store.get_conversation(conversation_id)
+        if conversation is None:
+            self.notify(f"Conversation {conversation_id} no longer exists.", severity="warning", markup=False)
+            return
+        self.conversation_id = conversation_id
+        self.query_one(HeaderBar).set_title(conversation.title)
+        views = []
+        prompts = []
+        for message in store.messages(conversation_id):
+            if message.role == Role.USER:
+                views.append(UserMessageView(message.text, message_id=message.id))
+                prompts.append(message.text)
+            elif message.role == Role.ASSISTANT:
+                views.append(self._saved_answer(message))
+        transcript = self.transcript
+        await transcript.remove_children()
+        await transcript.mount_all(views)
+        for view in views:
+            if isinstance(view, AssistantMessageView):
+                msg = view.saved
+                view.finish(
+                    msg.status, error_kind=msg.error_kind, error_message=msg.error_message,
+                    stats=stats_line(msg.ttft_ms, msg.duration_ms, msg.usage, len(msg.text)),
+                )
+        self.prompt.sent = prompts
+        transcript.scroll_end(animate=False, immediate=True)
+        transcript.anchor()
+
+    def _saved_answer(self, message: ChatMessage) -> AssistantMessageView:
+        view = AssistantMessageView(message_id=message.id, text=message.text)
+        view.saved = message  # type: ignore[attr-defined]
+        return view
+
+    # -- sending ---------------------------------------------------------------------------
+    @on(PromptInput.Submitted)
+    def send_prompt(self, event: PromptInput.Submitted) -> None:
+        if self._streaming_view is not None:
+            self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
+            return
+        text = event.text
+        self.prompt.sent.append(text)
+        self.prompt.clear()
+        self.run_turn(prompt=text)
+
+    def _ensure_conversation(self) -> int:
+        if self.conversation_id is None:
+            self.conversation_id = self.engine.new_conversation()
+        return self.conversation_id
+
+    @work(exclusive=True, group="turn")
+    async def run_turn(self, prompt: str | None = None, continue_id: int | None = None) -> None:
+        transcript = self.transcript
+        if continue_id is not None:
+            view = self._view_for(continue_id)
+            if view is None:
+                return
+            view.resume()
+        else:
+            assert prompt is not None
+            await transcript.mount(UserMessageView(prompt))
+            view = AssistantMessageView(streaming=True)
+            await transcript.mount(view)
+        transcript.anchor()
+        self._streaming_view = view
+        try:
+            conversation_id = self._ensure_conversation()
+            turn = self.engine.run_turn(conversation_id, prompt, continue_message_id=continue_id)
+            async with contextlib.aclosing(turn) as events:
+                async for batch in events:
+                    self._apply(view, batch)
+        except asyncio.CancelledError:
+            self._finish_from_store(view)
+            raise
+        except ChatTuiError as exc:
+            self._finish_from_store(view)
+            self.notify(str(exc), title=exc.title, severity="error", markup=False)
+        finally:
+            self._streaming_view = None
+
+    def _apply(self, view: AssistantMessageView, batch: list) -> None:
+        texts: list[str] = []
+        for event in batch:
+            match event:
+                case TextDelta(text=text) | RefusalDelta(text=text):
+                    texts.append(text)
+                case TurnStarted(message_id=message_id, conversation_id=cid):
+                    view.message_id = message_id
+                    conversation = self.engine.store.get_conversation(cid)
+                    if conversation is not None:
+                        self.query_one(HeaderBar).set_title(conversation.title)
+                case Retrying(attempt=attempt, max_attempts=most, delay=delay, error=error):
+                    view.show_waiting(f"{error.message} Retry {attempt} of {most}", countdown=delay)
+                case TurnEnded() as ended:
+                    if texts:
+                        view.append("".join(texts))
+                        texts = []
+                    view.finish(
+                        ended.status,
+                        error_kind=ended.error.kind.value if ended.error else None,
+                        error_message=ended.error.message if ended.error else None,
+                        stats=stats_line(ended.ttft_ms, ended.duration_ms, ended.usage, ended.chars)
+                        if ended.status == MessageStatus.COMPLETE else "",
+                    )
+        if texts:
+            view.append("".join(texts))
+
+    def _finish_from_store(self, view: AssistantMessageView) -> None:
+        message = self.engine.store.get_message(view.message_id) if view.message_id else None
+        if message is None:
+            view.finish(MessageStatus.CANCELLED, error_kind="cancelled")
+        else:
+            view.finish(message.status, error_kind=message.error_kind, error_message=message.error_message)
+
+    def _view_for(self, message_id: int) -> AssistantMessageView | None:
+        for view in self.transcript.query(AssistantMessageView):
+            if view.message_id == message_id:
+                return view
+        return None
+
+    # -- actions -----------------------------------------------------------------------------
+    def action_cancel_turn(self) -> None:
+        """Esc: stop the streaming answer (nothing happens when none streams)."""
+        if self._streaming_view is not None:
+            self.workers.cancel_group(self, "turn")
+
+    def _last_banner(self) -> InterruptedBanner | None:
+        banners = list(self.transcript.query(InterruptedBanner))
+        return banners[-1] if banners else None
+
+    def action_continue_answer(self) -> None:
+        banner = self._last_banner()
+        if banner is not None and banner.can_continue and self._streaming_view is None:
+            self.run_turn(continue_id=banner.message_id)
+
+    def action_retry(self) -> None:
+        banner = self._last_banner()
+        if banner is not None and self._streaming_view is None:
+            self.retry(banner.message_id)
+
+    def retry(self, message_id: int) -> None:
+        """Ask again from scratch: the same prompt, a new answer."""
+        messages = self.engine.store.messages(self.conversation_id) if self.conversation_id else []
+        prompt = next((m.text for m in reversed(messages) if m.role == Role.USER and m.id < message_id), None)
+        if prompt is not None:
+            self.run_turn(prompt=prompt)
+
+    @on(InterruptedBanner.ActionRequested)
+    def handle_banner(self, event: InterruptedBanner.ActionRequested) -> None:
+        if self._streaming_view is not None:
+            return
+        if event.action == "continue":
+            self.run_turn(continue_id=event.message_id)
+        elif event.action == "retry":
+            self.retry(event.message_id)
+        elif event.action == "dismiss":
+            self.engine.store.dismiss_error(event.message_id)
+            event.banner.remove()
+
+    async def action_new_conversation(self) -> None:
+        if self._streaming_view is not None:
+            self.workers.cancel_group(self, "turn")
+        self.conversation_id = None
+        await self.transcript.remove_children()
+        self.query_one(HeaderBar).set_title("")
+        self.prompt.focus()
+
+    def action_open_conversations(self) -> None:
+        from chat_tui.ui.screens.conversations import ConversationsScreen
+
+        def opened(conversation_id: int | None) -> None:
+            if conversation_id is not None and conversation_id != self.conversation_id:
+                if self._streaming_view is not None:
+                    self.workers.cancel_group(self, "turn")
+                self.run_worker(self.load_conversation(conversation_id), group="load", exclusive=True)
+
+        self.app.push_screen(ConversationsScreen(self.engine.store, current=self.conversation_id), opened)

@@ -1,0 +1,141 @@
+"""The views of one user message and one assistant answer."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Static
+
+from chat_tui.domain import MessageStatus
+from chat_tui.sanitize import sanitize
+from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner, describe_stop
+from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+from chat_tui.ui.widgets.typing_indicator import TypingIndicator
+
+
+class UserMessageView(Static):
+    DEFAULT_CSS = """
+    UserMessageView {
+        height: auto;
+        padding: 0 1;
+        margin: 1 0 0 0;
+        border-left: thick $primary;
+        background: $primary 8%;
+    }
+    """
+
+    def __init__(self, text: str, *, message_id: int | None = None) -> None:
+        # Content, not markup: the text is shown exactly as typed.
+        super().__init__(Content(sanitize(text)))
+        self.text = text
+        self.message_id = message_id
+
+
+def stats_line(ttft_ms: int | None, duration_ms: int | None, usage: dict | None, chars: int) -> str:
+    parts = []
+    if ttft_ms is not None:
+        parts.append(f"first token {ttft_ms / 1000:.2f} s")
+    completion = None
+    prompt = None
+    if usage:
+        completion = usage.get("completion_tokens", usage.get("output_tokens"))
+        prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+    tokens = completion if isinstance(completion, int) else None
+    if duration_ms and ttft_ms is not None and duration_ms > ttft_ms:
+        streamed_s = (duration_ms - ttft_ms) / 1000
+        count = tokens if tokens is not None else max(1, chars // 4)
+        approx = "" if tokens is not None else "~"
+        parts.append(f"{approx}{count / streamed_s:.1f} tok/s")
+    if isinstance(prompt, int) and tokens is not None:
+        parts.append(f"{prompt:,} → {tokens:,} tokens")
+    elif tokens is not None:
+        parts.append(f"{tokens:,} tokens")
+    return " · ".join(parts)
+
+
+class AssistantMessageView(Vertical):
+    DEFAULT_CSS = """
+    AssistantMessageView {
+        height: auto;
+        padding: 0 1;
+        margin: 1 0 0 0;
+    }
+    AssistantMessageView .stats {
+        color: $text-muted;
+        text-style: dim;
+        height: 1;
+    }
+    AssistantMessageView .model-label {
+        color: $text-muted;
+        height: 1;
+    }
+    """
+
+    def __init__(self, *, message_id: int | None = None, text: str = "", streaming: bool = False, label: str = "") -> None:
+        super().__init__()
+        self.message_id = message_id
+        self.streaming = streaming
+        self.label = label
+        self.body = MarkdownStreamView(text, streaming=streaming)
+        self.indicator: TypingIndicator | None = TypingIndicator() if streaming and not text else None
+        self.banner: InterruptedBanner | None = None
+
+    def compose(self) -> ComposeResult:
+        if self.label:
+            yield Static(Content(self.label), classes="model-label")
+        if self.indicator is not None:
+            yield self.indicator
+        yield self.body
+
+    def append(self, text: str) -> None:
+        if self.indicator is not None and text:
+            self.indicator.remove()
+            self.indicator = None
+        self.body.append(text)
+
+    def show_waiting(self, label: str, countdown: float | None = None) -> None:
+        """Show (again) the indicator with a label, e.g. a retry countdown."""
+        if self.indicator is None:
+            self.indicator = TypingIndicator(label)
+            self.mount(self.indicator, before=self.body)
+        self.indicator.restart(label, countdown)
+
+    def resume(self) -> None:
+        """A partial answer is being continued: cursor back, banner gone."""
+        self.remove_banner()
+        self.streaming = True
+        self.body.streaming = True
+        self.body.on_mount()
+        self.body.append("")
+
+    def remove_banner(self) -> None:
+        if self.banner is not None:
+            self.banner.remove()
+            self.banner = None
+
+    def finish(
+        self,
+        status: MessageStatus,
+        *,
+        error_kind: str | None = None,
+        error_message: str | None = None,
+        stats: str = "",
+    ) -> None:
+        """The answer ended: drop the cursor and indicator; banner or stats line."""
+        self.streaming = False
+        if self.indicator is not None:
+            self.indicator.remove()
+            self.indicator = None
+        self.body.finish()
+        self.remove_banner()
+        chars = len(self.body.text)
+        if status in (MessageStatus.CANCELLED, MessageStatus.INTERRUPTED) or (
+            status == MessageStatus.ERROR and self.message_id is not None
+        ):
+            reason = describe_stop(status, error_kind, error_message, chars)
+            if self.message_id is not None:
+                self.banner = InterruptedBanner(self.message_id, reason, status=status, can_continue=chars > 0)
+                self.mount(self.banner)
+        if stats:
+            self.mount(Static(Content(stats), classes="stats"))

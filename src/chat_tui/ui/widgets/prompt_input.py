@@ -1,0 +1,56 @@
+"""The multi-line prompt: Enter sends, Ctrl+J (or Shift/Alt+Enter) inserts a newline,
+Up in an empty prompt recalls the last message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import events
+from textual.message import Message
+from textual.widgets import TextArea
+
+
+class PromptInput(TextArea):
+    DEFAULT_CSS = """
+    PromptInput {
+        height: auto;
+        min-height: 3;
+        max-height: 12;
+    }
+    """
+    NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter", "ctrl+enter"})
+
+    @dataclass
+    class Submitted(Message):
+        prompt_input: PromptInput
+        text: str
+
+        @property
+        def control(self) -> PromptInput:
+            return self.prompt_input
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, soft_wrap=True, show_line_numbers=False, tab_behavior="focus", compact=True)
+        self.sent: list[str] = []
+        self.placeholder = "Ask anything · Enter to send · Ctrl+J for a new line"
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            text = self.text
+            if text.strip():
+                self.post_message(self.Submitted(self, text))
+            return
+        if event.key in self.NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.insert("\n")
+            return
+        if event.key == "up" and not self.text and self.sent:
+            event.stop()
+            event.prevent_default()
+            self.load_text(self.sent[-1])
+            self.move_cursor(self.document.end)
+            return
+        await super()._on_key(event)

@@ -1,0 +1,19 @@
+"""The scrolling conversation: follows the stream only while it is at the bottom."""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+
+
+class Transcript(VerticalScroll):
+    DEFAULT_CSS = """
+    Transcript {
+        height: 1fr;
+        padding: 0 1;
+    }
+    """
+
+    def on_mount(self) -> None:
+        # Anchored: new content keeps the view at the bottom until the user
+        # scrolls up; scrolling back to the bottom anchors it again.
+        self.anchor()
