@@ -17,24 +17,40 @@ test checks this on long answers).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions
 from rich.markdown import Markdown
 from rich.segment import Segment
+from rich.syntax import Syntax
 
 CURSOR = "▋"
 
 Line = list[Segment]
 
-_PARSER = MarkdownIt().enable("strikethrough").enable("table")  # the same parser Rich uses
+# The same parser Rich uses, for block structure only (inline parsing is not needed).
+_PARSER = MarkdownIt().enable("strikethrough").enable("table")
+_PARSER.core.ruler.disable(["inline", "text_join"])
+
+_FENCE_OPEN = re.compile(r"(`{3,}|~{3,})([^\n]*)\n")
 
 
 # Rich puts a blank line before a container (list, table, quote) whatever came
 # before it, even at the very start; before a leaf block only if the previous
 # block was not a horizontal rule.
 _CONTAINERS = frozenset({"bullet_list_open", "ordered_list_open", "table_open", "blockquote_open"})
+
+
+@dataclass(slots=True)
+class _OpenFence:
+    """Rendered pieces of a code block that is still streaming."""
+
+    key: tuple[int, str, int]
+    lexer: str
+    frozen: int = 0
+    lines: list[Line] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -77,7 +93,10 @@ class MarkdownDocument:
         self._tail_lines: list[Line] = []
         self._width = 0
         self._code_theme = code_theme
+        self._theme = Syntax.get_theme(code_theme)
         self._hyperlinks = hyperlinks
+        self._fence: _OpenFence | None = None
+        self._pads: dict[tuple[str, int], tuple[Line, Line]] = {}
         self.cursor_at: tuple[int, int] | None = None
         """(line, cell) of the cursor in the last render, if it was drawn."""
 
@@ -158,10 +177,16 @@ class MarkdownDocument:
         self.cursor_at = None
         tail = self._tail
         text = tail + CURSOR if cursor else tail
-        if not text.strip():
-            self._tail_lines = []
+        if not tail.strip():
+            # Nothing to draw yet; before the first text the typing indicator speaks.
+            self._tail_lines = [[Segment(CURSOR)]] if cursor and self._chunks else []
+            if self._tail_lines:
+                self.cursor_at = (0, 0)
             return
-        lines = self._render_text(console, options, text)
+        lines = self._render_open_fence(console, options, cursor)
+        if lines is None:
+            self._fence = None
+            lines = self._render_text(console, options, text)
         if self._chunks:
             first = _top_level_blocks(text)
             if first and self._chunks[-1].needs_gap_after(first[0][1]):
@@ -169,6 +194,55 @@ class MarkdownDocument:
         self._tail_lines = lines
         if cursor:
             self.cursor_at = _find_cursor(lines)
+
+
+    def _render_open_fence(self, console: Console, options: ConsoleOptions, cursor: bool) -> list[Line] | None:
+        """Lines for a tail that is an unclosed fenced code block, or None.
+
+        Rendered like Rich's code block (`Syntax`, padding 1, word wrap) but
+        line by line: each finished line is rendered once, and only the growing
+        last line per frame. While it streams, each line is highlighted on its
+        own (a multi-line string may be coloured wrongly for a moment); the
+        block is rendered again as a whole once it is finished, with the same
+        layout.
+        """
+        tail = self._tail
+        match = _FENCE_OPEN.match(tail)
+        if match is None:
+            return None
+        fence, info = match.group(1), match.group(2)
+        if fence[0] == "`" and "`" in info:
+            return None
+        closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.M)
+        if closing.search(tail, match.end()):
+            return None
+        lexer = info.strip().partition(" ")[0] or "text"
+        key = (len(self._chunks), match.group(0), options.max_width)
+        state = self._fence
+        if state is None or state.key != key:
+            state = self._fence = _OpenFence(key, lexer)
+        code_lines = tail[match.end():].split("\n")
+        top, bottom = self._pad_lines(console, options, lexer)
+        for line in code_lines[state.frozen:-1]:
+            # A blank code line looks exactly like the padding line.
+            state.lines.extend(self._syntax_lines(console, options, line, lexer) if line.strip() else [top])
+        state.frozen = len(code_lines) - 1
+        rest = code_lines[-1] + (CURSOR if cursor else "")
+        body = self._syntax_lines(console, options, rest, lexer) if rest.strip() else []
+        return [top, *state.lines, *body, bottom]
+
+    def _syntax_lines(self, console: Console, options: ConsoleOptions, code: str, lexer: str) -> list[Line]:
+        syntax = Syntax(code, lexer, theme=self._theme, word_wrap=True, padding=(0, 1))
+        return console.render_lines(syntax, options, pad=False, new_lines=False)
+
+    def _pad_lines(self, console: Console, options: ConsoleOptions, lexer: str) -> tuple[Line, Line]:
+        key = (lexer, options.max_width)
+        pads = self._pads.get(key)
+        if pads is None:
+            syntax = Syntax("x", lexer, theme=self._theme, word_wrap=True, padding=1)
+            lines = console.render_lines(syntax, options, pad=False, new_lines=False)
+            pads = self._pads[key] = (lines[0], lines[-1])
+        return pads
 
 
 def _find_cursor(lines: list[Line]) -> tuple[int, int] | None:

@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from chat_tui.domain import ChatMessage, MessageStatus, Role
+from chat_tui.domain import MessageStatus, Role
 from chat_tui.engine import ChatEngine, Retrying, TurnEnded, TurnStarted
 from chat_tui.errors import ChatTuiError
 from chat_tui.providers.events import RefusalDelta, TextDelta
@@ -90,25 +90,14 @@ class ChatScreen(Screen[None]):
                 views.append(UserMessageView(message.text, message_id=message.id))
                 prompts.append(message.text)
             elif message.role == Role.ASSISTANT:
-                views.append(self._saved_answer(message))
+                views.append(AssistantMessageView.saved(message))
         transcript = self.transcript
         await transcript.remove_children()
         await transcript.mount_all(views)
-        for view in views:
-            if isinstance(view, AssistantMessageView):
-                msg = view.saved
-                view.finish(
-                    msg.status, error_kind=msg.error_kind, error_message=msg.error_message,
-                    stats=stats_line(msg.ttft_ms, msg.duration_ms, msg.usage, len(msg.text)),
-                )
         self.prompt.sent = prompts
+        self._show_demo_hint(not views)
         transcript.scroll_end(animate=False, immediate=True)
         transcript.anchor()
-
-    def _saved_answer(self, message: ChatMessage) -> AssistantMessageView:
-        view = AssistantMessageView(message_id=message.id, text=message.text)
-        view.saved = message  # type: ignore[attr-defined]
-        return view
 
     # -- sending ---------------------------------------------------------------------------
     @on(PromptInput.Submitted)
@@ -120,6 +109,10 @@ class ChatScreen(Screen[None]):
         self.prompt.sent.append(text)
         self.prompt.clear()
         self.run_turn(prompt=text)
+
+    def _show_demo_hint(self, show: bool) -> None:
+        for hint in self.query("#demo-hint"):
+            hint.display = show
 
     def _ensure_conversation(self) -> int:
         if self.conversation_id is None:
@@ -136,6 +129,7 @@ class ChatScreen(Screen[None]):
             view.resume()
         else:
             assert prompt is not None
+            self._show_demo_hint(False)
             await transcript.mount(UserMessageView(prompt))
             view = AssistantMessageView(streaming=True)
             await transcript.mount(view)
@@ -241,6 +235,7 @@ class ChatScreen(Screen[None]):
         self.conversation_id = None
         await self.transcript.remove_children()
         self.query_one(HeaderBar).set_title("")
+        self._show_demo_hint(True)
         self.prompt.focus()
 
     def action_open_conversations(self) -> None:

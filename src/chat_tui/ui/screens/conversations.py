@@ -37,7 +37,7 @@ class ConversationsScreen(ModalScreen[int | None]):
         border: round $primary; background: $surface; padding: 0 1;
     }
     ConversationsScreen #heading { text-style: bold; height: 1; margin-bottom: 1; }
-    ConversationsScreen OptionList { height: 1fr; border: none; }
+    ConversationsScreen OptionList, ConversationsScreen OptionList:focus { height: 1fr; border: none; }
     ConversationsScreen #rename { display: none; }
     ConversationsScreen #rename.-visible { display: block; }
     ConversationsScreen #keys { color: $text-muted; height: 1; }

@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from chat_tui.domain import MessageStatus
+from chat_tui.domain import ChatMessage, MessageStatus
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner, describe_stop
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
@@ -80,6 +80,16 @@ class AssistantMessageView(Vertical):
         self.body = MarkdownStreamView(text, streaming=streaming)
         self.indicator: TypingIndicator | None = TypingIndicator() if streaming and not text else None
         self.banner: InterruptedBanner | None = None
+        self._stats = ""
+
+    @classmethod
+    def saved(cls, message: ChatMessage) -> AssistantMessageView:
+        """The view of a stored answer, with its banner or stats line."""
+        view = cls(message_id=message.id, text=message.text)
+        view.banner = _banner_for(message.id, message.status, message.error_kind, message.error_message, len(message.text))
+        if message.status == MessageStatus.COMPLETE:
+            view._stats = stats_line(message.ttft_ms, message.duration_ms, message.usage, len(message.text))
+        return view
 
     def compose(self) -> ComposeResult:
         if self.label:
@@ -87,6 +97,10 @@ class AssistantMessageView(Vertical):
         if self.indicator is not None:
             yield self.indicator
         yield self.body
+        if self.banner is not None:
+            yield self.banner
+        if self._stats:
+            yield Static(Content(self._stats), classes="stats")
 
     def append(self, text: str) -> None:
         if self.indicator is not None and text:
@@ -129,13 +143,18 @@ class AssistantMessageView(Vertical):
             self.indicator = None
         self.body.finish()
         self.remove_banner()
-        chars = len(self.body.text)
-        if status in (MessageStatus.CANCELLED, MessageStatus.INTERRUPTED) or (
-            status == MessageStatus.ERROR and self.message_id is not None
-        ):
-            reason = describe_stop(status, error_kind, error_message, chars)
-            if self.message_id is not None:
-                self.banner = InterruptedBanner(self.message_id, reason, status=status, can_continue=chars > 0)
+        if self.message_id is not None:
+            self.banner = _banner_for(self.message_id, status, error_kind, error_message, len(self.body.text))
+            if self.banner is not None:
                 self.mount(self.banner)
         if stats:
             self.mount(Static(Content(stats), classes="stats"))
+
+
+def _banner_for(
+    message_id: int, status: MessageStatus, error_kind: str | None, error_message: str | None, chars: int
+) -> InterruptedBanner | None:
+    if status not in (MessageStatus.CANCELLED, MessageStatus.INTERRUPTED, MessageStatus.ERROR):
+        return None
+    reason = describe_stop(status, error_kind, error_message, chars)
+    return InterruptedBanner(message_id, reason, status=status, can_continue=chars > 0)

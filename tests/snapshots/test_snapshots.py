@@ -1,0 +1,160 @@
+"""SVG snapshots of the real app. Each docstring says what a reviewer must see.
+
+Update on purpose with `pytest tests/snapshots --snapshot-update`, and look at
+every changed SVG before committing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from chat_tui.domain import MessageStatus, Role
+from chat_tui.providers.demo import CODE, TABLE
+from chat_tui.store import Store
+from chat_tui.ui.screens.chat import ChatScreen
+from chat_tui.ui.widgets.message_view import AssistantMessageView
+from chat_tui.ui.widgets.typing_indicator import TypingIndicator
+from tests.support.app import make_app, open_store
+from tests.support.sse_server import Reply, SSETestServer, openai_chunk, sse
+
+SIZE = (100, 34)
+FIXED_TIME = 1_790_000_000.0  # 2026-09-21 14:13 UTC
+
+
+def fix_times(store: Store) -> None:
+    db = sqlite3.connect(store.path)
+    db.execute("UPDATE conversations SET created_at = ?, updated_at = ? + id * 3600", (FIXED_TIME, FIXED_TIME))
+    db.execute("UPDATE messages SET created_at = ?, updated_at = ?", (FIXED_TIME, FIXED_TIME))
+    db.commit()
+    db.close()
+
+
+def saved_conversation(store: Store, prompt: str, answer: str, status: MessageStatus, **finish) -> int:
+    cid = store.create_conversation(provider="openai", model="gpt-4.1-mini")
+    store.rename_conversation(cid, prompt)
+    store.add_message(cid, Role.USER, prompt)
+    mid = store.start_assistant(cid, model="gpt-4.1-mini", provider="openai")
+    store.append(mid, answer)
+    store.finish(mid, status, **finish)
+    return cid
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def send(pilot, text: str) -> None:
+    prompt = pilot.app.screen.prompt
+    prompt.load_text(text)
+    prompt.focus()
+    await pilot.press("enter")
+
+
+class TestStreaming:
+    def test_empty_app_on_demo_provider(self, snap_compare, tmp_path: Path) -> None:
+        """The empty app: top bar with "demo (offline, scripted)" and a yellow
+        "DEMO · no API key set" badge, the hint on how to connect a real model
+        above the prompt, the prompt's placeholder, and the footer keys
+        (esc Stop answer, ^n New chat, ^o Conversations, ^p palette)."""
+        assert snap_compare(make_app(open_store(tmp_path)), terminal_size=SIZE)
+
+    def test_typing_indicator(self, snap_compare, server: SSETestServer, tmp_path: Path) -> None:
+        """After sending "hello": the user message, and under it the typing
+        indicator "●∙∙  Waiting for the model… 0.0 s" (no answer text yet)."""
+        server.queue(Reply(chunks=[3.0, sse(openai_chunk("late"))]))
+        app = make_app(open_store(tmp_path), base_url=server.base_url)
+
+        async def run_before(pilot) -> None:
+            await send(pilot, "hello")
+            await wait_for(lambda: bool(app.screen.query(TypingIndicator)))
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    def test_mid_stream_answer_with_cursor(self, snap_compare, server: SSETestServer, tmp_path: Path) -> None:
+        """Mid-stream: a heading, a paragraph, a list, and an open code block
+        that already shows highlighted code, with the block cursor "▋" at the
+        end of the last code line. No raw Markdown (no ``` or #) is visible."""
+        text = "## Plan\n\nFirst, the steps:\n\n- parse the input\n- print it\n\n```python\nimport sys\n\nfor line in sys.stdin:\n    print(line"
+        server.queue(Reply(chunks=[sse(openai_chunk(text)), 5.0]))
+        app = make_app(open_store(tmp_path), base_url=server.base_url)
+
+        async def run_before(pilot) -> None:
+            await send(pilot, "write a filter")
+            await wait_for(lambda: app.screen.query_one(AssistantMessageView).body.text == text)
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    def test_finished_answer_with_code_and_table(self, snap_compare, tmp_path: Path) -> None:
+        """A reopened finished answer: the code example with syntax highlighting
+        in a dark block, a numbered list; scrolled to the end, the dim stats line
+        "first token 0.42 s · 50.0 tok/s · 12 → 157 tokens" under the answer."""
+        store = open_store(tmp_path)
+        cid = saved_conversation(
+            store, "show me some code", CODE, MessageStatus.COMPLETE, ttft_ms=420, duration_ms=3560,
+            usage={"prompt_tokens": 12, "completion_tokens": 157}, finish_reason="stop",
+        )
+        fix_times(store)
+        assert snap_compare(make_app(store, conversation_id=cid), terminal_size=(100, 40))
+
+    def test_table_answer(self, snap_compare, tmp_path: Path) -> None:
+        """A reopened answer with a Markdown table rendered as a table (header
+        row, rule, five rows), a heading and a bullet list."""
+        store = open_store(tmp_path)
+        cid = saved_conversation(store, "compare sorting", TABLE, MessageStatus.COMPLETE, ttft_ms=300, duration_ms=2300,
+                                 usage={"prompt_tokens": 9, "completion_tokens": 170})
+        fix_times(store)
+        assert snap_compare(make_app(store, conversation_id=cid), terminal_size=(100, 40))
+
+
+class TestInterruptedBanner:
+    def test_cancelled_answer(self, snap_compare, tmp_path: Path) -> None:
+        """A cancelled answer: the partial text, then the banner "⚠ Cancelled
+        after 59 characters." with the buttons Retry ^R, Continue ^G, Dismiss."""
+        store = open_store(tmp_path)
+        cid = saved_conversation(store, "tell me a story", "Once upon a time, in a terminal far away, there lived a TUI",
+                                 MessageStatus.CANCELLED, error_kind="cancelled", error_message="Cancelled.")
+        fix_times(store)
+        assert snap_compare(make_app(store, conversation_id=cid), terminal_size=SIZE)
+
+    def test_connection_lost(self, snap_compare, tmp_path: Path) -> None:
+        """An interrupted answer: the banner says "⚠ Connection lost after 31
+        characters." and offers Retry, Continue and Dismiss."""
+        store = open_store(tmp_path)
+        cid = saved_conversation(store, "explain TCP", "TCP is a reliable, ordered byte", MessageStatus.INTERRUPTED,
+                                 error_kind="connection", error_message="Connection lost: the server closed the stream early.")
+        fix_times(store)
+        assert snap_compare(make_app(store, conversation_id=cid), terminal_size=SIZE)
+
+    def test_error_notice(self, snap_compare, tmp_path: Path) -> None:
+        """A request that failed before any text: a red notice with the server's
+        reason and what to do ("HTTP 401 Unauthorized: Incorrect API key
+        provided — check the API key …") and a Retry button; no Continue."""
+        store = open_store(tmp_path)
+        cid = saved_conversation(
+            store, "hello", "", MessageStatus.ERROR, error_kind="auth",
+            error_message="HTTP 401 Unauthorized: Incorrect API key provided — check the API key (set OPENAI_API_KEY or --api-key-env)",
+        )
+        fix_times(store)
+        assert snap_compare(make_app(store, conversation_id=cid), terminal_size=SIZE)
+
+
+class TestConversations:
+    def test_conversation_list(self, snap_compare, tmp_path: Path) -> None:
+        """The conversation list over the chat: three conversations, newest
+        first, each with date, title and model; "explain TCP" carries a yellow
+        "⚠ interrupted" mark and "tell me a story" a "⚠ cancelled" mark."""
+        store = open_store(tmp_path)
+        saved_conversation(store, "show me some code", CODE, MessageStatus.COMPLETE)
+        saved_conversation(store, "tell me a story", "Once upon a time", MessageStatus.CANCELLED)
+        saved_conversation(store, "explain TCP", "TCP is", MessageStatus.INTERRUPTED, error_kind="connection")
+        fix_times(store)
+        assert snap_compare(make_app(store), terminal_size=SIZE, press=["ctrl+o"])

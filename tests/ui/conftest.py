@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+from chat_tui.ui.widgets.typing_indicator import TypingIndicator
+
+
+@pytest.fixture(autouse=True)
+def no_blink(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The cursor blink and the typing indicator's animation change the screen
+    on a timer; turn them off so that screens (and snapshots) are deterministic."""
+    monkeypatch.setattr(MarkdownStreamView, "blink", False)
+    monkeypatch.setattr(TypingIndicator, "animate", False)
+    yield

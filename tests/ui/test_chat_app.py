@@ -1,0 +1,187 @@
+"""Pilot tests of the real app against a real loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from chat_tui.domain import MessageStatus, Role
+from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
+from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
+from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+from chat_tui.ui.widgets.transcript import Transcript
+from chat_tui.ui.widgets.typing_indicator import TypingIndicator
+from tests.support.app import make_app, open_store
+from tests.support.sse_server import Reply, SSETestServer, error_reply, openai_chunk, openai_text_reply, sse
+
+ANSWER = ["# Title\n\n", "Some **bold** text", " and a list:\n\n", "- one\n", "- two\n\n",
+          "```python\n", "print('hi')\n", "```\n\n", "| a | b |\n", "|---|---|\n", "| 1 | 2 |\n"]
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def send(pilot, text: str) -> None:
+    prompt = pilot.app.screen.prompt
+    prompt.load_text(text)
+    prompt.focus()
+    await pilot.press("enter")
+
+
+async def test_send_stream_and_final_text_equals_server_text(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(openai_text_reply(ANSWER, delay=0.01))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await send(pilot, "hello")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(AssistantMessageView))
+        await pilot.pause()
+        view = app.screen.query_one(AssistantMessageView)
+        assert view.body.text == "".join(ANSWER)
+        assert not view.body.streaming
+        assert view.body.document.cursor_at is None
+        assert not app.screen.query(TypingIndicator)
+        assert app.screen.query_one(UserMessageView).text == "hello"
+        assert "tok/s" in str(view.query_one(".stats").render())
+    messages = store.messages(store.last_conversation_id())
+    assert [m.role for m in messages] == [Role.USER, Role.ASSISTANT]
+    assert messages[1].text == "".join(ANSWER)
+    assert messages[1].status == MessageStatus.COMPLETE
+    assert server.requests[0].body["messages"][-1] == {"role": "user", "content": "hello"}
+
+
+async def test_typing_indicator_until_first_token(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(Reply(chunks=[0.6, sse(openai_chunk("first")), sse(openai_chunk(finish="stop")), b"data: [DONE]\n\n"]))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "hi")
+        await wait_for(lambda: bool(app.screen.query(TypingIndicator)))
+        assert app.screen.query_one(AssistantMessageView).body.text == ""
+        await wait_for(lambda: app.screen.query_one(AssistantMessageView).body.text == "first")
+        assert not app.screen.query(TypingIndicator)
+
+
+async def test_escape_cancels_mid_stream(server: SSETestServer, tmp_path: Path) -> None:
+    pieces = [f"word{i} " for i in range(400)]
+    server.queue(openai_text_reply(pieces, delay=0.02))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "go")
+        await wait_for(lambda: len(app.screen.query_one(AssistantMessageView).body.text) > 30)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen._streaming_view is None, timeout=1.0)
+        await pilot.pause()
+        view = app.screen.query_one(AssistantMessageView)
+        shown = view.body.text
+        assert not view.body.streaming and view.body.document.cursor_at is None
+        banner = view.query_one(InterruptedBanner)
+        assert "Cancelled" in banner.reason
+        message = store.get_message(view.message_id)
+        assert message.status == MessageStatus.CANCELLED
+        assert message.text == shown
+        assert "Cancelled" not in message.text
+        # Esc when nothing streams changes nothing.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert store.get_message(view.message_id).status == MessageStatus.CANCELLED
+    await wait_for(lambda: server.disconnects >= 1, timeout=3.0)
+
+
+async def test_reopening_shows_saved_conversation_with_status(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(Reply(chunks=[sse(openai_chunk("partial answer")), 0.05], drop=True))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "question")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner))
+    conversation_id = store.last_conversation_id()
+    app2 = make_app(store, base_url=server.base_url, conversation_id=conversation_id)
+    async with app2.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        users = app2.screen.query(UserMessageView)
+        answers = app2.screen.query(AssistantMessageView)
+        assert [u.text for u in users] == ["question"]
+        assert answers.first().body.text == "partial answer"
+        banner = answers.first().query_one(InterruptedBanner)
+        assert "Connection lost" in banner.reason and "14 characters" in banner.reason
+
+
+async def test_continue_extends_the_partial_answer_in_place(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(Reply(chunks=[sse(openai_chunk("The quick brown")), 0.05], drop=True))
+    server.queue(openai_text_reply([" fox jumps", " over the lazy dog."]))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "sentence")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner))
+        await pilot.press("ctrl+g")
+        await wait_for(lambda: app.screen._streaming_view is None and not app.screen.query(InterruptedBanner))
+        views = app.screen.query(AssistantMessageView)
+        assert len(views) == 1
+        assert views.first().body.text == "The quick brown fox jumps over the lazy dog."
+    message = store.messages(store.last_conversation_id())[-1]
+    assert message.text == "The quick brown fox jumps over the lazy dog."
+    assert message.status == MessageStatus.COMPLETE
+
+
+async def test_error_notice_keeps_the_typed_message(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(error_reply(401, "Incorrect API key provided"))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "my important question")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner))
+        banner = app.screen.query_one(InterruptedBanner)
+        assert "401" in banner.reason and "API key" in banner.reason
+        assert "\n" not in banner.reason
+        assert app.screen.query_one(UserMessageView).text == "my important question"
+        await pilot.press("up")
+        assert app.screen.prompt.text == "my important question"
+    message = store.messages(store.last_conversation_id())[0]
+    assert message.text == "my important question"
+
+
+async def test_view_stops_following_when_scrolled_up(server: SSETestServer, tmp_path: Path) -> None:
+    pieces = [f"Line {i} of a long answer.\n\n" for i in range(300)]
+    server.queue(openai_text_reply(pieces, delay=0.01))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(80, 20)) as pilot:
+        await send(pilot, "long")
+        transcript = app.screen.query_one(Transcript)
+        await wait_for(lambda: transcript.max_scroll_y > 20)
+        await pilot.pause()
+        assert transcript.scroll_y == transcript.max_scroll_y  # following
+        transcript.scroll_to(y=5, animate=False)
+        await pilot.pause()
+        position = transcript.scroll_y
+        await asyncio.sleep(0.3)
+        await pilot.pause()
+        assert transcript.scroll_y == position  # no jump while the answer grows
+        assert transcript.max_scroll_y > position + 10
+        transcript.scroll_end(animate=False)
+        await wait_for(lambda: app.screen._streaming_view is None, timeout=10)
+        await pilot.pause()
+        assert transcript.scroll_y == transcript.max_scroll_y  # following again
+
+
+async def test_untrusted_markup_shows_literally(server: SSETestServer, tmp_path: Path) -> None:
+    payload = "[@click=app.quit]x[/] [bold]b[/bold] [link=file:///etc/passwd]l[/link] \x1b]52;c;aGk=\x07 [/"
+    server.queue(openai_text_reply([payload]))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await send(pilot, payload)
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(AssistantMessageView))
+        await pilot.pause()
+        view = app.screen.query_one(AssistantMessageView).body
+        rendered = "".join(view.render_line(y).text for y in range(view.document.height))
+        assert "[@click=app.quit]x[/]" in rendered
+        assert "\x1b" not in rendered and "␛]52" in rendered
+        user = app.screen.query_one(UserMessageView)
+        assert "[@click=app.quit]" in str(user.render())
+        assert app.is_running
