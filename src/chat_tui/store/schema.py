@@ -44,6 +44,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX messages_by_status ON messages(status);
     CREATE INDEX conversations_by_update ON conversations(updated_at);
     """,
+    # 1 -> 2: streamed text goes into small chunk rows (an O(1) insert per
+    # checkpoint instead of rewriting a growing row); finish() folds them in.
+    """
+    CREATE TABLE message_chunks (
+        seq        INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        text       TEXT NOT NULL DEFAULT '',
+        reasoning  TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX message_chunks_by_message ON message_chunks(message_id, seq);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

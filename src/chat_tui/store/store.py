@@ -78,7 +78,7 @@ def _describe(exc: sqlite3.Error, path: Path) -> str:
         return f"The disk holding {path} is full: free some space (nothing was lost)."
     if "unable to open" in text:
         return f"Cannot open the database {path}: check that the folder exists and is writable."
-    return f"Database error in {path}: {text}."
+    return f"Database error in {path}: {text.rstrip('.')}."
 
 
 class Store:
@@ -156,11 +156,11 @@ class Store:
         try:
             yield
         except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                try:
+            try:  # (in_transaction itself raises once the connection is closed)
+                if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
+            except sqlite3.Error:
+                pass
             raise StoreError(_describe(exc, self.path)) from None
 
     def recover_interrupted(self) -> int:
@@ -169,13 +169,47 @@ class Store:
             rows = self._db.execute("SELECT id, owner_pid FROM messages WHERE status = 'streaming'").fetchall()
             stale = [mid for mid, pid in rows if not _pid_alive(pid)]
             for mid in stale:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._fold_chunks(mid)
                 self._db.execute(
                     "UPDATE messages SET status = 'interrupted', error_kind = 'crash', "
-                    "error_message = 'chat-tui stopped while the answer was streaming.', owner_pid = NULL "
-                    "WHERE id = ?",
+                    "error_message = 'chat-tui stopped while the answer was streaming.', owner_pid = NULL, "
+                    "chars_received = length(text) WHERE id = ?",
                     (mid,),
                 )
+                self._db.execute("COMMIT")
             return len(stale)
+
+    def _fold_chunks(self, message_id: int) -> None:
+        """Move a message's streamed chunks into its row (inside the caller's transaction)."""
+        chunks = self._db.execute(
+            "SELECT text, reasoning FROM message_chunks WHERE message_id = ? ORDER BY seq", (message_id,)
+        ).fetchall()
+        if not chunks:
+            return
+        text = "".join(c[0] for c in chunks)
+        reasoning = "".join(c[1] for c in chunks)
+        self._db.execute(
+            "UPDATE messages SET text = text || ?, reasoning = reasoning || ? WHERE id = ?", (text, reasoning, message_id)
+        )
+        self._db.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
+
+    def _with_chunks(self, messages: list[ChatMessage]) -> list[ChatMessage]:
+        """Add the not yet folded chunks of streaming (or crashed) messages."""
+        open_ids = [m.id for m in messages if m.status == MessageStatus.STREAMING]
+        if not open_ids:
+            return messages
+        marks = ",".join("?" * len(open_ids))
+        rows = self._db.execute(
+            f"SELECT message_id, text, reasoning FROM message_chunks WHERE message_id IN ({marks}) ORDER BY seq",
+            open_ids,
+        ).fetchall()
+        by_id = {m.id: m for m in messages}
+        for message_id, text, reasoning in rows:
+            message = by_id[message_id]
+            message.text += text
+            message.reasoning += reasoning
+        return messages
 
     # -- conversations ------------------------------------------------------------
     def create_conversation(self, *, provider: str = "", model: str = "", system_prompt: str = "", title: str = "") -> int:
@@ -264,12 +298,12 @@ class Store:
         )
 
     def append(self, message_id: int, text: str = "", reasoning: str = "") -> None:
-        """Append streamed text and commit it: call before the text is shown."""
+        """Append streamed text and commit it: call before the text is shown.
+
+        One small row per call, so the cost does not grow with the answer."""
         with self._errors():
             self._db.execute(
-                "UPDATE messages SET text = text || ?, reasoning = reasoning || ?, "
-                "chars_received = chars_received + ?, updated_at = ? WHERE id = ?",
-                (text, reasoning, len(text), time.time(), message_id),
+                "INSERT INTO message_chunks (message_id, text, reasoning) VALUES (?, ?, ?)", (message_id, text, reasoning)
             )
 
     def set_tool_calls(self, message_id: int, tool_calls: list[ToolCall]) -> None:
@@ -301,13 +335,17 @@ class Store:
         duration_ms: int | None = None,
     ) -> None:
         with self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            self._fold_chunks(message_id)
             self._db.execute(
                 "UPDATE messages SET status = ?, error_kind = ?, error_message = ?, "
                 "finish_reason = COALESCE(?, finish_reason), usage = COALESCE(?, usage), "
-                "ttft_ms = COALESCE(?, ttft_ms), duration_ms = ?, owner_pid = NULL, updated_at = ? WHERE id = ?",
+                "ttft_ms = COALESCE(?, ttft_ms), duration_ms = ?, owner_pid = NULL, chars_received = length(text), "
+                "updated_at = ? WHERE id = ?",
                 (status.value, error_kind, error_message, finish_reason, json.dumps(usage) if usage else None,
                  ttft_ms, duration_ms, time.time(), message_id),
             )
+            self._db.execute("COMMIT")
 
     def dismiss_error(self, message_id: int) -> None:
         """Keep a partial answer but stop showing its banner."""
@@ -320,14 +358,14 @@ class Store:
     def get_message(self, message_id: int) -> ChatMessage | None:
         with self._errors():
             row = self._db.execute(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
-        return _row_to_message(row) if row else None
+            return self._with_chunks([_row_to_message(row)])[0] if row else None
 
     def messages(self, conversation_id: int) -> list[ChatMessage]:
         with self._errors():
             rows = self._db.execute(
                 f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
             ).fetchall()
-        return [_row_to_message(r) for r in rows]
+            return self._with_chunks([_row_to_message(r) for r in rows])
 
     def delete_message(self, message_id: int) -> None:
         with self._errors():

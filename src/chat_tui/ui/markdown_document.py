@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from markdown_it import MarkdownIt
-from rich.console import Console, ConsoleOptions
-from rich.markdown import Markdown
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import CodeBlock, Markdown
 from rich.segment import Segment
-from rich.syntax import Syntax
+from rich.syntax import Syntax, SyntaxTheme
 
 CURSOR = "▋"
 
@@ -35,6 +39,38 @@ _PARSER = MarkdownIt().enable("strikethrough").enable("table")
 _PARSER.core.ruler.disable(["inline", "text_join"])
 
 _FENCE_OPEN = re.compile(r"(`{3,}|~{3,})([^\n]*)\n")
+
+
+@lru_cache(maxsize=64)
+def _lexer(name: str) -> Lexer | None:
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
+@lru_cache(maxsize=8)
+def _theme(name: str) -> SyntaxTheme:
+    return Syntax.get_theme(name)
+
+
+def make_syntax(code: str, lexer_name: str, theme: str, padding: int | tuple[int, int]) -> Syntax:
+    """Rich's `Syntax` as Rich's code block makes it, with the lexer and theme
+    looked up once (Rich looks them up again for every block: most of the cost
+    of a short block)."""
+    lexer = _lexer(lexer_name)
+    return Syntax(code, lexer if lexer is not None else "text", theme=_theme(theme), word_wrap=True, padding=padding)
+
+
+class _CodeBlock(CodeBlock):
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield make_syntax(str(self.text).rstrip(), self.lexer_name, self.theme, 1)
+
+
+class ChatMarkdown(Markdown):
+    """Rich's Markdown, with code blocks highlighted through cached lexers."""
+
+    elements = {**Markdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock}
 
 
 # Rich puts a blank line before a container (list, table, quote) whatever came
@@ -93,7 +129,6 @@ class MarkdownDocument:
         self._tail_lines: list[Line] = []
         self._width = 0
         self._code_theme = code_theme
-        self._theme = Syntax.get_theme(code_theme)
         self._hyperlinks = hyperlinks
         self._fence: _OpenFence | None = None
         self._pads: dict[tuple[str, int], tuple[Line, Line]] = {}
@@ -148,7 +183,7 @@ class MarkdownDocument:
         self._render_tail(console, options, cursor=cursor and not final)
 
     def _render_text(self, console: Console, options: ConsoleOptions, text: str) -> list[Line]:
-        markdown = Markdown(text, code_theme=self._code_theme, hyperlinks=self._hyperlinks)
+        markdown = ChatMarkdown(text, code_theme=self._code_theme, hyperlinks=self._hyperlinks)
         return console.render_lines(markdown, options, pad=False, new_lines=False)
 
     def _finish_blocks(self, console: Console, options: ConsoleOptions, *, final: bool) -> None:
@@ -232,14 +267,14 @@ class MarkdownDocument:
         return [top, *state.lines, *body, bottom]
 
     def _syntax_lines(self, console: Console, options: ConsoleOptions, code: str, lexer: str) -> list[Line]:
-        syntax = Syntax(code, lexer, theme=self._theme, word_wrap=True, padding=(0, 1))
+        syntax = make_syntax(code, lexer, self._code_theme, (0, 1))
         return console.render_lines(syntax, options, pad=False, new_lines=False)
 
     def _pad_lines(self, console: Console, options: ConsoleOptions, lexer: str) -> tuple[Line, Line]:
         key = (lexer, options.max_width)
         pads = self._pads.get(key)
         if pads is None:
-            syntax = Syntax("x", lexer, theme=self._theme, word_wrap=True, padding=1)
+            syntax = make_syntax("x", lexer, self._code_theme, 1)
             lines = console.render_lines(syntax, options, pad=False, new_lines=False)
             pads = self._pads[key] = (lines[0], lines[-1])
         return pads

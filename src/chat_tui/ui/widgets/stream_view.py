@@ -68,7 +68,8 @@ class MarkdownStreamView(Widget):
         self.document.append(sanitize(text))
         self._dirty = True
         if self._frame_timer is None and self.is_mounted:
-            delay = max(0.0, self._last_frame + self.FRAME_INTERVAL - time.monotonic())
+            # Never 0: a Textual timer with a zero delay never fires.
+            delay = max(0.001, self._last_frame + self.FRAME_INTERVAL - time.monotonic())
             self._frame_timer = self.set_timer(delay, self._frame, name="stream-frame")
 
     def finish(self) -> None:

@@ -1,0 +1,270 @@
+"""chat-tui's benchmark: the real app (headless) against a loopback server, side
+by side with the baseline the anchors use (Textual's `Markdown.get_stream()`
+fed by the openai SDK's typed stream), on the same generated answer.
+
+usage: python benchmarks/run.py [--quick] [--sizes 500,2000,8000,20000] [--rate 5000]
+
+Prints a table; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+SIZE = (100, 40)
+
+
+@dataclass
+class Run:
+    name: str
+    tokens: int
+    arrivals: list[tuple[float, int, float]] = field(default_factory=list)  # (time, chars so far, cpu)
+    paints: list[tuple[float, int, float]] = field(default_factory=list)  # (time, chars painted, cpu)
+    finished: bool = False
+    total_chars: int = 0
+
+    def lag_ms(self) -> list[float]:
+        """For each arrival, how long until a paint showed it."""
+        lags = []
+        j = 0
+        for t, chars, _ in self.arrivals:
+            while j < len(self.paints) and self.paints[j][1] < chars:
+                j += 1
+            if j == len(self.paints):
+                break
+            lags.append(max(0.0, self.paints[j][0] - t) * 1000)
+        return lags
+
+    def summary(self) -> dict[str, object]:
+        out: dict[str, object] = {"finished": self.finished}
+        if not self.arrivals or not self.paints:
+            return out
+        lags = self.lag_ms()
+        if lags:
+            out["lag_p95_ms"] = statistics.quantiles(lags, n=20)[18] if len(lags) >= 20 else max(lags)
+        last_arrival = self.arrivals[-1][0]
+        final = next((p for p in self.paints if p[1] >= self.total_chars), None)
+        out["final_paint_ms"] = (final[0] - last_arrival) * 1000 if final and self.finished else None
+        span = self.paints[-1][0] - self.arrivals[0][0]
+        out["fps"] = len(self.paints) / span if span > 0 else None
+        cpu = (final or self.paints[-1])[2] - self.arrivals[0][2]
+        painted_chars = (final or self.paints[-1])[1]
+        painted_tokens = self.tokens * painted_chars / max(1, self.total_chars)
+        out["cpu_ms_per_1k"] = cpu * 1000 / max(1, painted_tokens) * 1000
+        out["flat"] = self._flatness()
+        return out
+
+    def _flatness(self) -> float | None:
+        """CPU for the last 1,000 tokens over CPU for the first 1,000 (paint to paint)."""
+        if self.tokens < 4000 or not self.finished:
+            return None
+        per_token = self.total_chars / self.tokens
+
+        def cpu_at(chars: float) -> float:
+            p = next(p for p in self.paints if p[1] >= chars)
+            return p[2]
+
+        first = cpu_at(1000 * per_token) - self.arrivals[0][2]
+        last = self.paints[-1][2] - cpu_at(self.total_chars - 1000 * per_token)
+        return last / first if first > 0 else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, str(HERE / "server.py"), str(port)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    return proc
+
+
+# -- our app --------------------------------------------------------------------------------
+async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Run:
+    from chat_tui.config import Settings
+    from chat_tui.providers.openai_compat import OpenAICompatProvider
+    from chat_tui.store import Store
+    from chat_tui.ui.app import ChatApp
+    from chat_tui.ui.widgets.message_view import AssistantMessageView
+    from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+
+    run = Run("chat-tui", tokens)
+    provider = OpenAICompatProvider(base_url=base_url, model=f"bench-{tokens}-{rate:g}")
+    inner = provider.stream
+
+    async def stream(request):  # type: ignore[no-untyped-def]
+        chars = 0
+        async for batch in inner(request):
+            for event in batch:
+                chars += len(getattr(event, "text", "") or "")
+            run.arrivals.append((time.perf_counter(), chars, time.process_time()))
+            yield batch
+
+    provider.stream = stream  # type: ignore[method-assign]
+    original_frame = MarkdownStreamView._frame
+
+    def frame(self: MarkdownStreamView) -> None:
+        original_frame(self)
+        run.paints.append((time.perf_counter(), len(self.document.text), time.process_time()))
+
+    MarkdownStreamView._frame = frame  # type: ignore[method-assign]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store.open(Path(tmp) / "bench.sqlite3")
+            app = ChatApp(store=store, provider=provider, settings=Settings(retries=0))
+            async with app.run_test(size=SIZE) as pilot:
+                screen = app.screen
+                screen.prompt.load_text("benchmark")
+                await pilot.press("enter")
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
+                    views = screen.query(AssistantMessageView)
+                    if views and screen._streaming_view is None:
+                        run.finished = True
+                        break
+                await pilot.pause()
+                if views:
+                    run.total_chars = len(views.first().body.document.text)
+            store.close()
+    finally:
+        MarkdownStreamView._frame = original_frame  # type: ignore[method-assign]
+    return run
+
+
+# -- the baseline ---------------------------------------------------------------------------
+async def run_baseline(base_url: str, tokens: int, rate: float, timeout: float) -> Run:
+    import openai
+    from textual.app import App, ComposeResult
+    from textual.containers import VerticalScroll
+    from textual.widgets import Markdown
+
+    run = Run("baseline", tokens)
+
+    class TimedMarkdown(Markdown):
+        async def append(self, markdown: str):  # type: ignore[override]
+            result = await super().append(markdown)
+            run.paints.append((time.perf_counter(), len(self.source), time.process_time()))
+            return result
+
+    class BaselineApp(App[None]):
+        def compose(self) -> ComposeResult:
+            with VerticalScroll() as scroll:
+                scroll.anchor()
+                yield TimedMarkdown()
+
+        async def stream_answer(self) -> None:
+            client = openai.AsyncOpenAI(base_url=base_url, api_key="bench")
+            markdown = self.query_one(TimedMarkdown)
+            md_stream = Markdown.get_stream(markdown)
+            chars = 0
+            try:
+                response = await client.chat.completions.create(
+                    model=f"bench-{tokens}-{rate:g}", messages=[{"role": "user", "content": "benchmark"}], stream=True
+                )
+                async for chunk in response:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        text = chunk.choices[0].delta.content
+                        chars += len(text)
+                        run.arrivals.append((time.perf_counter(), chars, time.process_time()))
+                        await md_stream.write(text)
+            finally:
+                await md_stream.stop()
+                run.total_chars = chars
+                await client.close()
+
+    app = BaselineApp()
+    async with app.run_test(size=SIZE) as pilot:
+        task = asyncio.create_task(app.stream_answer())
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+            run.finished = True
+        except asyncio.TimeoutError:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        await pilot.pause()
+    return run
+
+
+# -- output ---------------------------------------------------------------------------------
+def fmt(value: object, spec: str = ".0f") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, (int, float)):
+        return format(value, spec)
+    return str(value)
+
+
+def machine_info() -> str:
+    import textual
+
+    return (f"{platform.platform()} · Python {platform.python_version()} · {os.cpu_count()} cores · "
+            f"Textual {textual.__version__} · terminal {SIZE[0]}x{SIZE[1]} (headless)")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    port = free_port()
+    server = start_server(port)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    print(machine_info())
+    print(f"stream rate: {args.rate:g} tokens/s from a loopback server in its own process\n")
+    header = (f"{'tokens':>6} {'who':<9} {'done':>4} {'lag p95':>8} {'final':>7} {'fps':>5} "
+              f"{'CPU/1k tok':>11} {'last/first':>10} {'CPU ratio':>9}")
+    print(header)
+    print("-" * len(header))
+    try:
+        for tokens in args.sizes:
+            ours = (await run_app(base_url, tokens, args.rate, args.timeout)).summary()
+            base = None
+            if not args.no_baseline:
+                base = (await run_baseline(base_url, tokens, args.rate, args.timeout)).summary()
+            for name, s in (("chat-tui", ours), ("baseline", base)):
+                if s is None:
+                    continue
+                ratio = ""
+                if name == "baseline" and s.get("cpu_ms_per_1k") and ours.get("cpu_ms_per_1k"):
+                    ratio = f"{s['cpu_ms_per_1k'] / ours['cpu_ms_per_1k']:.1f}x"
+                print(f"{tokens:>6} {name:<9} {fmt(s.get('finished')):>4} {fmt(s.get('lag_p95_ms')):>6}ms "
+                      f"{fmt(s.get('final_paint_ms')):>5}ms {fmt(s.get('fps')):>5} "
+                      f"{fmt(s.get('cpu_ms_per_1k')):>8} ms {fmt(s.get('flat'), '.2f'):>10} {ratio:>9}", flush=True)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="500,2000,8000,20000")
+    parser.add_argument("--rate", type=float, default=5000.0)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a run is called unfinished")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="500 and 2,000 tokens only")
+    args = parser.parse_args()
+    args.sizes = [500, 2000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
