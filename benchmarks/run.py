@@ -132,6 +132,8 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Ru
             store = Store.open(Path(tmp) / "bench.sqlite3")
             app = ChatApp(store=store, provider=provider, settings=Settings(retries=0))
             async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause()
+                await asyncio.sleep(0.5)  # a person takes longer than this to type
                 screen = app.screen
                 screen.prompt.load_text("benchmark")
                 await pilot.press("enter")

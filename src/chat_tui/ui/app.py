@@ -38,6 +38,13 @@ class ChatApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(ChatScreen(self.engine, self.initial_conversation_id))
+        self.call_after_refresh(self._warm_up)
+
+    def _warm_up(self) -> None:
+        """After the first paint: load what the first answer's rendering needs."""
+        from chat_tui.ui.markdown_document import warm_up
+
+        warm_up(self.console)
 
     @property
     def chat_screen(self) -> ChatScreen:

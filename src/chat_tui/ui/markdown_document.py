@@ -30,6 +30,8 @@ from rich.markdown import CodeBlock, Markdown
 from rich.segment import Segment
 from rich.syntax import Syntax, SyntaxTheme
 
+from chat_tui.ui.huge_text import HUGE_LINE, is_huge, plain_lines
+
 CURSOR = "▋"
 
 Line = list[Segment]
@@ -65,6 +67,13 @@ def make_syntax(code: str, lexer_name: str, theme: str, padding: int | tuple[int
 class _CodeBlock(CodeBlock):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield make_syntax(str(self.text).rstrip(), self.lexer_name, self.theme, 1)
+
+
+def warm_up(console: Console) -> None:
+    """Load the parser, the highlighter and a lexer before the first answer needs them."""
+    document = MarkdownDocument()
+    document.append("# a\n\n- b\n\n| c | d |\n|---|---|\n| 1 | 2 |\n\n```python\nx = 1\n```\n")
+    document.render(console, 40, final=True)
 
 
 class ChatMarkdown(Markdown):
@@ -183,6 +192,8 @@ class MarkdownDocument:
         self._render_tail(console, options, cursor=cursor and not final)
 
     def _render_text(self, console: Console, options: ConsoleOptions, text: str) -> list[Line]:
+        if is_huge(text):
+            return plain_lines(text, options.max_width)
         markdown = ChatMarkdown(text, code_theme=self._code_theme, hyperlinks=self._hyperlinks)
         return console.render_lines(markdown, options, pad=False, new_lines=False)
 
@@ -267,6 +278,8 @@ class MarkdownDocument:
         return [top, *state.lines, *body, bottom]
 
     def _syntax_lines(self, console: Console, options: ConsoleOptions, code: str, lexer: str) -> list[Line]:
+        if len(code) > HUGE_LINE:
+            return plain_lines(code, options.max_width)
         syntax = make_syntax(code, lexer, self._code_theme, (0, 1))
         return console.render_lines(syntax, options, pad=False, new_lines=False)
 

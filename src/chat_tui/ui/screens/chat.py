@@ -21,6 +21,7 @@ from chat_tui.domain import MessageStatus, Role
 from chat_tui.engine import ChatEngine, Retrying, TurnEnded, TurnStarted
 from chat_tui.errors import ChatTuiError
 from chat_tui.providers.events import RefusalDelta, TextDelta
+from chat_tui.sanitize import sanitize
 from chat_tui.ui.widgets.header_bar import HeaderBar
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView, stats_line
@@ -146,7 +147,7 @@ class ChatScreen(Screen[None]):
             raise
         except ChatTuiError as exc:
             self._finish_from_store(view)
-            self.notify(str(exc), title=exc.title, severity="error", markup=False)
+            self.notify(sanitize(str(exc)), title=exc.title, severity="error", markup=False)
         finally:
             self._streaming_view = None
 

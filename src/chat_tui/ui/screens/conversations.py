@@ -71,7 +71,7 @@ class ConversationsScreen(ModalScreen[int | None]):
         try:
             self.conversations = self.store.list_conversations(500)
         except StoreError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.notify(sanitize(str(exc)), severity="error", markup=False)
             self.conversations = []
         option_list.clear_options()
         if not self.conversations:

@@ -93,7 +93,7 @@ class AssistantMessageView(Vertical):
 
     def compose(self) -> ComposeResult:
         if self.label:
-            yield Static(Content(self.label), classes="model-label")
+            yield Static(Content(sanitize(self.label)), classes="model-label")
         if self.indicator is not None:
             yield self.indicator
         yield self.body

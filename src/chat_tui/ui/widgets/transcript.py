@@ -10,6 +10,9 @@ class Transcript(VerticalScroll):
     Transcript {
         height: 1fr;
         padding: 0 1;
+        /* The scrollbar's room is always kept, so the text width does not
+           change when the scrollbar appears (that would re-render everything). */
+        scrollbar-gutter: stable;
     }
     """
 

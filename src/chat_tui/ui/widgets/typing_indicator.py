@@ -7,6 +7,8 @@ import time
 from textual.content import Content
 from textual.widgets import Static
 
+from chat_tui.sanitize import sanitize
+
 _FRAMES = ("●∙∙", "∙●∙", "∙∙●", "∙●∙")
 
 
@@ -47,4 +49,5 @@ class TypingIndicator(Static):
             status = f" — retrying in {left:.0f} s"
         else:
             status = f"… {elapsed:.1f} s"
-        self.update(Content.assemble((_FRAMES[self._frame], "$accent"), "  ", self.label, status))
+        # The label may quote a server's error message (a retry countdown).
+        self.update(Content.assemble((_FRAMES[self._frame], "$accent"), "  ", sanitize(self.label), status))
