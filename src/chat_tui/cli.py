@@ -13,11 +13,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from chat_tui import __version__
 from chat_tui.config import Settings, from_environment
 from chat_tui.errors import ChatTuiError, ConfigError
+from chat_tui.sanitize import json_for_terminal, sanitize
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +36,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
                        help="seconds without data before a stream counts as stalled (default 30)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr, like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chat-tui", description="A terminal chat client for large language models."
     )
     parser.add_argument("--version", action="version", version=f"chat-tui {__version__}")
@@ -53,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-c", "--continue", dest="continue_last", action="store_true",
                      help="add to the last conversation")
     ask.add_argument("--raw", action="store_true", help="print the text as it arrives, no Markdown rendering")
+    ask.add_argument("-y", "--yes", action="store_true", help="allow tool calls that need approval")
+    ask.add_argument("--no-tools", action="store_true", help="offer the model no built-in tools")
+    ask.add_argument("--mcp-config", metavar="FILE",
+                     help="JSON list of MCP servers {name, command, args, env, approval} whose tools to offer")
 
     lst = sub.add_parser("list", help="list saved conversations")
     _common(lst)
@@ -94,10 +106,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_export(args, settings)
         return run_app(args, settings)
     except ChatTuiError as exc:
-        print(f"chat-tui: {exc}", file=sys.stderr)
+        print(f"chat-tui: {sanitize(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Whoever read stdout went away (`chat-tui ask … | head`): stop quietly,
+        # and keep the interpreter's final flush from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def run_app(args: argparse.Namespace, settings: Settings) -> int:
@@ -142,42 +159,69 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings)
     provider = make_provider(settings)
     try:
-        return asyncio.run(_ask(args, settings, store, provider, prompt))
+        return asyncio.run(_ask_with_tools(args, settings, store, provider, prompt))
     finally:
         store.close()
 
 
-async def _ask(args: argparse.Namespace, settings: Settings, store: Any, provider: Any, prompt: str) -> int:
-    from chat_tui.engine import ChatEngine, RetryPolicy, Retrying, TurnEnded, TurnStarted
+async def _ask_with_tools(args: argparse.Namespace, settings: Settings, store: Any, provider: Any, prompt: str) -> int:
+    """`_ask` with the tools to offer: the built-ins (unless --no-tools) and any MCP servers' tools."""
+    from chat_tui.engine import ToolRegistry
+    from chat_tui.engine.builtin_tools import builtin_registry
+
+    tools = ToolRegistry() if args.no_tools else builtin_registry()
+    if not args.mcp_config:
+        return await _ask(args, settings, store, provider, prompt, tools=tools)
+    from chat_tui.engine.mcp import MCPTools, load_server_configs
+
+    async with MCPTools(load_server_configs(args.mcp_config), tools) as statuses:
+        for status in statuses:
+            if not status.ok:
+                print(f"chat-tui: MCP server {sanitize(status.name)} did not start: {sanitize(str(status.error))}",
+                      file=sys.stderr)
+        return await _ask(args, settings, store, provider, prompt, tools=tools)
+
+
+async def _ask(
+    args: argparse.Namespace, settings: Settings, store: Any, provider: Any, prompt: str, *, tools: Any = None
+) -> int:
     from chat_tui.domain import MessageStatus
+    from chat_tui.engine import ChatEngine, Retrying, RetryPolicy, RoundStarted, ToolFinished, ToolRegistry, TurnEnded
     from chat_tui.providers.events import ReasoningDelta, RefusalDelta, TextDelta, ToolCallEnded
 
-    engine = ChatEngine(store, provider, system_prompt=settings.system_prompt, retry=RetryPolicy(attempts=settings.retries))
+    engine = ChatEngine(
+        store, provider, system_prompt=settings.system_prompt, retry=RetryPolicy(attempts=settings.retries),
+        tools=tools if tools is not None else ToolRegistry() if args.no_tools else None, approve=_approver(args.yes),
+    )
     conversation_id = store.last_conversation_id() if args.continue_last else None
     if conversation_id is None:
         conversation_id = engine.new_conversation()
     out = _Output(sys.stdout, raw=args.raw or args.json)
     text: list[str] = []
     reasoning: list[str] = []
-    message_id = None
     ended: TurnEnded | None = None
     try:
         async with contextlib.aclosing(engine.run_turn(conversation_id, prompt)) as turn:
             async for batch in turn:
                 for event in batch:
                     match event:
-                        case TurnStarted(message_id=mid):
-                            message_id = mid
                         case TextDelta(text=t) | RefusalDelta(text=t):
                             text.append(t)
                             if not args.json:
                                 out.write(t)
                         case ReasoningDelta(text=t):
                             reasoning.append(t)
-                        case ToolCallEnded(name=name):
-                            print(f"chat-tui: tool call {name}", file=sys.stderr)
+                        case ToolCallEnded(name=name, server=True):
+                            print(f"chat-tui: tool {sanitize(name)} (run by the provider)", file=sys.stderr)
+                        case ToolFinished(call=call):
+                            print(f"chat-tui: {_tool_line(call)}", file=sys.stderr)
+                        case RoundStarted() if text and not text[-1].endswith("\n\n"):
+                            gap = "\n" if text[-1].endswith("\n") else "\n\n"
+                            text.append(gap)  # the next message of the tool loop starts a new paragraph
+                            if not args.json:
+                                out.write(gap)
                         case Retrying(attempt=a, max_attempts=m, delay=d, error=e):
-                            print(f"chat-tui: {e.message} — retry {a}/{m} in {d:.1f} s", file=sys.stderr)
+                            print(f"chat-tui: {sanitize(e.message)} — retry {a}/{m} in {d:.1f} s", file=sys.stderr)
                         case TurnEnded():
                             ended = event
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -189,22 +233,50 @@ async def _ask(args: argparse.Namespace, settings: Settings, store: Any, provide
     out.finish()
     assert ended is not None
     if args.json:
-        print(json.dumps({
+        _print_json({
             "conversation_id": conversation_id,
-            "message_id": message_id,
+            "message_id": ended.message_id,
             "status": ended.status.value,
             "text": "".join(text),
             "reasoning": "".join(reasoning),
-            "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in ended.tool_calls],
+            "message_ids": ended.message_ids,
+            "tool_calls": _calls_json(store, ended.message_ids),
             "finish_reason": ended.finish_reason,
             "usage": ended.usage,
             "error": {"kind": ended.error.kind.value, "message": ended.error.message} if ended.error else None,
-        }, ensure_ascii=False))
+        })
     if ended.error is not None:
-        from chat_tui.sanitize import sanitize
-
         print(f"chat-tui: {sanitize(ended.error.message)}", file=sys.stderr)
     return 0 if ended.status == MessageStatus.COMPLETE else 1
+
+
+def _print_json(value: Any) -> None:
+    text = json.dumps(value, ensure_ascii=False)
+    print(json_for_terminal(text) if sys.stdout.isatty() else text)
+
+
+def _approver(allow: bool) -> Any:
+    async def approve(call: Any) -> bool:
+        if not allow:
+            print(f"chat-tui: tool {sanitize(call.name)} needs approval: not run (use --yes to allow it)", file=sys.stderr)
+        return allow
+
+    return approve
+
+
+def _tool_line(call: Any) -> str:
+    took = f" ({call.duration_ms} ms)" if call.duration_ms is not None else ""
+    error = f": {sanitize(call.error)}" if call.status != "ok" and call.error else ""
+    return f"tool {sanitize(call.name)} → {call.status}{took}{error}"
+
+
+def _calls_json(store: Any, message_ids: list[int]) -> list[dict[str, Any]]:
+    """Every tool call of the turn's assistant messages, with arguments and results."""
+    calls = []
+    for message_id in message_ids:
+        message = store.get_message(message_id)
+        calls += [c.to_dict() for c in (message.tool_calls if message else [])]
+    return calls
 
 
 class _Output:
@@ -218,11 +290,10 @@ class _Output:
         self._console: Any = None
 
     def write(self, text: str) -> None:
-        from chat_tui.sanitize import sanitize
-
         if not self.tty:
             self.stream.write(sanitize(text) if self.stream.isatty() else text)
             self.stream.flush()
+            self._printed += len(text)
             return
         from chat_tui.markdown_blocks import split_blocks
 
@@ -238,25 +309,22 @@ class _Output:
         from rich.console import Console
         from rich.markdown import Markdown
 
-        from chat_tui.sanitize import sanitize
-
         if self._console is None:
             self._console = Console(file=self.stream, highlight=False)
-        self._console.print(Markdown(sanitize(markdown)))
+        # No OSC 8 hyperlinks: a link shows its target as text, as in the app.
+        self._console.print(Markdown(sanitize(markdown), hyperlinks=False))
 
     def finish(self) -> None:
         if self.tty:
             self._render(self._text[self._printed:])
             self._printed = len(self._text)
-        elif self._text or True:
+        elif self._printed:
             self.stream.write("\n")
             self.stream.flush()
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
     import time
-
-    from chat_tui.sanitize import sanitize
 
     store = open_store(settings)
     try:
@@ -269,7 +337,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     for c in conversations:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated_at))
         mark = f" [{c.last_status.value}]" if c.last_status and c.last_status.is_partial else ""
-        print(f"{c.id:>5}  {when}  {c.model or c.provider:<20.20}  {sanitize(c.title) or 'Untitled'}{mark}")
+        print(f"{c.id:>5}  {when}  {sanitize(c.model or c.provider):<20.20}  {sanitize(c.title) or 'Untitled'}{mark}")
     return 0
 
 
@@ -305,8 +373,6 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
             raise ChatTuiError(f"Cannot write {args.output}: {exc.strerror or exc}.") from None
     else:
         if sys.stdout.isatty():
-            from chat_tui.sanitize import sanitize
-
-            output = sanitize(output)
+            output = json_for_terminal(output) if args.format == "json" else sanitize(output)
         sys.stdout.write(output)
     return 0

@@ -64,6 +64,8 @@ class ErrorKind(StrEnum):
     """An event or the whole answer exceeded the size limits."""
     LENGTH = "length"
     """The model stopped at its output length limit (the answer is cut off)."""
+    TOOL_LIMIT = "tool_limit"
+    """The turn reached its limit of tool rounds; the last calls were not run."""
     CANCELLED = "cancelled"
     """The user stopped the answer."""
     CRASH = "crash"

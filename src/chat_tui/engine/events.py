@@ -36,9 +36,48 @@ class SeamTrimmed:
     chars: int
 
 
+@dataclass(slots=True, frozen=True)
+class RoundStarted:
+    """The tool loop goes on: tool results were sent back and the model answers in a new message.
+
+    `previous_message_id` (the message that asked for the tools) ended `complete`;
+    `message_id` is the new assistant message (status `streaming`), and the text
+    and tool events that follow belong to it.
+    """
+
+    message_id: int
+    previous_message_id: int
+    round: int
+    """2 for the first answer after tool results, then 3, ..."""
+
+
+@dataclass(slots=True, frozen=True)
+class ToolRunning:
+    """A tool call starts executing. `call` is a snapshot (status `running`)."""
+
+    message_id: int
+    """The assistant message that asked for the call."""
+    call: ToolCall
+
+
+@dataclass(slots=True, frozen=True)
+class ToolFinished:
+    """A tool call ended. `call` is a snapshot: status `ok` or `error`, result or error, duration_ms.
+
+    Its result is already saved as a tool message (`tool_message_id`). A call
+    cancelled with the turn gets no event: the turn ends (`cancelled`) and the
+    stored call says `cancelled`.
+    """
+
+    message_id: int
+    call: ToolCall
+    tool_message_id: int | None = None
+
+
 @dataclass(slots=True)
 class TurnEnded:
     message_id: int
+    """The last assistant message of the turn."""
     status: MessageStatus
     error: ProviderError | None = None
     finish_reason: str | None = None
@@ -47,6 +86,9 @@ class TurnEnded:
     duration_ms: int | None = None
     chars: int = 0
     tool_calls: list[ToolCall] = field(default_factory=list)
+    """The calls of the last message (`message_id`), with their final status."""
+    message_ids: list[int] = field(default_factory=list)
+    """Every assistant message of the turn, in order (more than one when tools were used)."""
 
     @property
     def completion_tokens(self) -> int | None:
@@ -56,4 +98,6 @@ class TurnEnded:
         return value if isinstance(value, int) else None
 
 
-TurnEvent = StreamEvent | TurnStarted | Retrying | SeamTrimmed | TurnEnded
+TurnEvent = (
+    StreamEvent | TurnStarted | Retrying | SeamTrimmed | RoundStarted | ToolRunning | ToolFinished | TurnEnded
+)

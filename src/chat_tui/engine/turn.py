@@ -9,6 +9,16 @@ engine's own state: `complete`, `cancelled` (the generator was closed or its
 task cancelled: Esc), `interrupted` (the stream broke after content arrived,
 or stopped at the length limit) or `error` (it failed before any content).
 Iterate it with `contextlib.aclosing` so that cleanup runs at once on cancel.
+
+Tool calls: when a round ends normally with client-side tool calls, the engine
+runs them (`ToolRunning` / `ToolFinished` events; each result saved as a `tool`
+message first), marks that message `complete`, starts a new assistant message
+(`RoundStarted`) and streams the model's next answer, until it answers without
+tools or `max_rounds` model requests were made (then the message ends
+`interrupted` with kind `tool_limit` and its calls stay unrun). Cancelling
+while a tool runs cancels the tool (its call is marked `cancelled`) and the
+turn; `TurnEnded` always refers to the last assistant message. Continuing a
+message whose calls did not all run runs them and goes on with the loop.
 """
 
 from __future__ import annotations
@@ -17,12 +27,15 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from chat_tui.domain import ChatMessage, MessageStatus, Role, ToolCall
-from chat_tui.engine.events import Retrying, SeamTrimmed, TurnEnded, TurnEvent, TurnStarted
+from chat_tui.engine.coalesce import coalesced
+from chat_tui.engine.events import Retrying, RoundStarted, SeamTrimmed, TurnEnded, TurnEvent, TurnStarted
+from chat_tui.engine.tool_loop import Approver, ToolRunner, build_prompts, mark_cancelled, unresolved
+from chat_tui.engine.tools import ToolRegistry
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest, PromptMessage, Provider
 from chat_tui.providers.events import (
@@ -43,6 +56,8 @@ CONTINUE_INSTRUCTION = (
 )
 SEAM_WINDOW = 64
 """Characters of a continuation held back to find text the model repeated at the seam."""
+DEFAULT_MAX_ROUNDS = 8
+"""Most model requests in one turn (each round of tool calls needs one more)."""
 
 
 @dataclass(slots=True)
@@ -92,6 +107,19 @@ class _TurnState:
         return MessageStatus.CANCELLED, ProviderError(ErrorKind.CANCELLED, "Cancelled.")
 
 
+@dataclass(slots=True)
+class _Round:
+    """One assistant message of a turn."""
+
+    message_id: int
+    request: ChatRequest | None
+    """None when the round only runs the tool calls left over by an earlier turn."""
+    state: _TurnState
+    existing: str = ""
+    continuing: bool = False
+    number: int = 1
+
+
 def seam_overlap(existing: str, continuation: str, min_chars: int = 4) -> int:
     """How many leading characters of `continuation` repeat the end of `existing`."""
     if existing and continuation and existing[-1].isspace() and continuation[0].isspace():
@@ -122,12 +150,24 @@ class ChatEngine:
         system_prompt: str = "",
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        tools: ToolRegistry | None = None,
+        max_rounds: int = DEFAULT_MAX_ROUNDS,
+        approve: Approver | None = None,
     ) -> None:
+        """`tools`: offered to the model (default: the built-ins; `ToolRegistry()` for none).
+        `approve`: asked before each call to a tool that needs approval (None: refuse them)."""
         self.store = store
         self.provider = provider
         self.system_prompt = system_prompt
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        if tools is None:
+            from chat_tui.engine.builtin_tools import builtin_registry
+
+            tools = builtin_registry()
+        self.tools = tools
+        self.max_rounds = max(1, max_rounds)
+        self.approve = approve
 
     def new_conversation(self, title: str = "") -> int:
         return self.store.create_conversation(
@@ -135,70 +175,115 @@ class ChatEngine:
         )
 
     def history(self, conversation_id: int, *, before: int | None = None) -> list[PromptMessage]:
-        prompts = []
-        for message in self.store.messages(conversation_id):
-            if before is not None and message.id >= before:
-                break
-            if message.status == MessageStatus.STREAMING:
-                continue
-            if (prompt := to_prompt(message)) is not None:
-                prompts.append(prompt)
-        return prompts
+        messages = [
+            m for m in self.store.messages(conversation_id)
+            if (before is None or m.id < before) and m.status != MessageStatus.STREAMING
+        ]
+        return build_prompts(messages, to_prompt)
 
     async def run_turn(
         self, conversation_id: int, prompt: str | None = None, *, continue_message_id: int | None = None
     ) -> AsyncIterator[list[TurnEvent]]:
-        """Send `prompt` (or continue a partial answer) and stream the reply."""
+        """Send `prompt` (or continue a partial answer) and stream the reply, running its tool calls."""
+        rnd, user_id = self._open_turn(conversation_id, prompt, continue_message_id)
+        self.store.touch_conversation(conversation_id, provider=self.provider.name, model=self.provider.model)
+        message_ids = [rnd.message_id]
+        try:
+            yield [TurnStarted(conversation_id, user_id, rnd.message_id, continued=rnd.continuing)]
+            while True:
+                if rnd.request is not None:
+                    async with contextlib.aclosing(self._stream_round(rnd)) as batches:
+                        async for out in batches:
+                            yield out
+                calls = unresolved(rnd.state.tool_calls)
+                if not calls or rnd.state.outcome()[0] != MessageStatus.COMPLETE:
+                    break
+                if rnd.number >= self.max_rounds and rnd.request is not None:  # continuing always makes progress
+                    rnd.state.error = ProviderError(
+                        ErrorKind.TOOL_LIMIT,
+                        f"Stopped after {self.max_rounds} rounds of tool calls: continue to run the calls and go on.",
+                    )
+                    break
+                runner = ToolRunner(self.store, self.tools, self.approve)
+                async with contextlib.aclosing(
+                    runner.run(conversation_id, rnd.message_id, rnd.state.tool_calls, calls)
+                ) as results:
+                    async for out in results:
+                        yield out
+                rnd = self._next_round(conversation_id, rnd)
+                message_ids.append(rnd.message_id)
+                yield [RoundStarted(rnd.message_id, message_ids[-2], rnd.number)]
+        except (asyncio.CancelledError, GeneratorExit):
+            rnd.state.error = ProviderError(ErrorKind.CANCELLED, "Cancelled.")
+            mark_cancelled(rnd.state.tool_calls)
+            raise
+        finally:
+            ended = self._finish(rnd.message_id, rnd.state, rnd.continuing)
+        ended.message_ids = message_ids
+        yield [ended]
+
+    def _open_turn(
+        self, conversation_id: int, prompt: str | None, continue_message_id: int | None
+    ) -> tuple[_Round, int | None]:
+        """Save the prompt (or reopen the message to continue); the first round and the user message id."""
         store = self.store
-        continuing = continue_message_id is not None
-        user_id = None
-        if continuing:
-            assert continue_message_id is not None
-            message = store.get_message(continue_message_id)
-            if message is None or message.role != Role.ASSISTANT:
-                raise ValueError(f"no assistant message {continue_message_id} to continue")
-            message_id = message.id
-            existing = message.text
-            request = self._continue_request(conversation_id, message)
-            store.resume_streaming(message_id)
-        else:
+        if continue_message_id is None:
             if prompt is None:
                 raise ValueError("run_turn needs a prompt or a message to continue")
             user_id = store.add_message(conversation_id, Role.USER, prompt)
             self._title_from(conversation_id, prompt)
             request = self._request(self.history(conversation_id))
             message_id = store.start_assistant(conversation_id, model=self.provider.model, provider=self.provider.name)
-            existing = ""
-        store.touch_conversation(conversation_id, provider=self.provider.name, model=self.provider.model)
-        state = _TurnState()
-        seam: list[str] | None = [] if continuing and existing else None
-        try:
-            yield [TurnStarted(conversation_id, user_id, message_id, continued=continuing)]
-            attempt = 0
-            while True:
-                retry_error: ProviderError | None = None
-                async with contextlib.aclosing(self.provider.stream(request)) as stream:
-                    async for batch in stream:
-                        failure = next((e for e in batch if isinstance(e, StreamFailed)), None)
-                        if (failure is not None and not state.has_content and failure.error.retryable
-                                and attempt < self.retry.attempts):
-                            retry_error = failure.error
-                            break
-                        out, seam = self._absorb(batch, state, message_id, existing, seam)
-                        if out:
-                            yield out
-                if retry_error is None:
-                    break
-                attempt += 1
-                delay = self.retry.delay(attempt, retry_error)
-                yield [Retrying(attempt, self.retry.attempts, delay, retry_error)]
-                await self._sleep(delay)
-        except (asyncio.CancelledError, GeneratorExit):
-            state.error = ProviderError(ErrorKind.CANCELLED, "Cancelled.")
-            raise
-        finally:
-            ended = self._finish(message_id, state, continuing)
-        yield [ended]
+            return _Round(message_id, request, _TurnState()), user_id
+        message = store.get_message(continue_message_id)
+        if message is None or message.role != Role.ASSISTANT:
+            raise ValueError(f"no assistant message {continue_message_id} to continue")
+        if unresolved(message.tool_calls):
+            # The answer itself was complete but its tool calls did not all run: run them, go on.
+            reason = message.finish_reason if message.finish_reason not in ("length", "max_tokens") else None
+            state = _TurnState(finish_reason=reason, finished=True, tool_calls=list(message.tool_calls),
+                               tools_started=len(message.tool_calls))
+            store.resume_streaming(message.id)
+            return _Round(message.id, None, state, message.text, continuing=True), None
+        request = self._continue_request(conversation_id, message)
+        store.resume_streaming(message.id)
+        state = _TurnState(tool_calls=list(message.tool_calls))
+        return _Round(message.id, request, state, message.text, continuing=True), None
+
+    def _next_round(self, conversation_id: int, rnd: _Round) -> _Round:
+        """The calls of `rnd` have run: close its message and open the next one."""
+        self._finish(rnd.message_id, rnd.state, rnd.continuing)
+        request = self._request(self.history(conversation_id))
+        message_id = self.store.start_assistant(conversation_id, model=self.provider.model, provider=self.provider.name)
+        return _Round(message_id, request, _TurnState(), number=rnd.number + 1)
+
+    async def _stream_round(self, rnd: _Round) -> AsyncGenerator[list[TurnEvent], None]:
+        """Stream one request into `rnd`'s message, retrying failures that come before any content."""
+        assert rnd.request is not None
+        state = rnd.state
+        seam: list[str] | None = [] if rnd.continuing and rnd.existing else None
+        attempt = 0
+        while True:
+            retry_error: ProviderError | None = None
+            async with contextlib.aclosing(coalesced(self.provider.stream(rnd.request))) as stream:
+                async for batch in stream:
+                    failure = next((e for e in batch if isinstance(e, StreamFailed)), None)
+                    # Content in the same batch as the failure was received: keep it, no retry.
+                    if (failure is not None and not state.has_content and failure.error.retryable
+                            and attempt < self.retry.attempts
+                            and not any(isinstance(e, (TextDelta, ReasoningDelta, RefusalDelta, ToolCallStarted))
+                                        for e in batch)):
+                        retry_error = failure.error
+                        break
+                    out, seam = self._absorb(batch, state, rnd.message_id, rnd.existing, seam)
+                    if out:
+                        yield out
+            if retry_error is None:
+                return
+            attempt += 1
+            delay = self.retry.delay(attempt, retry_error)
+            yield [Retrying(attempt, self.retry.attempts, delay, retry_error)]
+            await self._sleep(delay)
 
     def _absorb(
         self, batch: Any, state: _TurnState, message_id: int, existing: str, seam: list[str] | None
@@ -227,6 +312,8 @@ class ChatEngine:
                 case ToolCallStarted():
                     state.tools_started += 1
                 case ToolCallEnded(id=call_id, name=name, arguments=arguments, server=server):
+                    if not call_id or any(c.id == call_id for c in state.tool_calls):
+                        call_id = f"{call_id or 'call'}_{len(state.tool_calls)}"  # results are matched by id
                     state.tool_calls.append(ToolCall(call_id, name, arguments, server=server, status="requested"))
                 case UsageReported(usage=usage):
                     state.usage = usage
@@ -289,7 +376,10 @@ class ChatEngine:
         )
 
     def _request(self, messages: list[PromptMessage], *, prefill: bool = False) -> ChatRequest:
-        return ChatRequest(model=self.provider.model, messages=messages, system=self.system_prompt, prefill=prefill)
+        return ChatRequest(
+            model=self.provider.model, messages=messages, system=self.system_prompt, prefill=prefill,
+            tools=self.tools.specs(),
+        )
 
     def _continue_request(self, conversation_id: int, message: ChatMessage) -> ChatRequest:
         messages = self.history(conversation_id, before=message.id)

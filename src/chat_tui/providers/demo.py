@@ -10,12 +10,21 @@ provider with an adjustable pace.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
 
-from chat_tui.providers.base import ChatRequest
-from chat_tui.providers.events import Finished, StreamEvent, TextDelta, UsageReported
+from chat_tui.providers.base import ChatRequest, PromptMessage
+from chat_tui.providers.events import (
+    Finished,
+    StreamEvent,
+    TextDelta,
+    ToolCallArgumentsDelta,
+    ToolCallEnded,
+    ToolCallStarted,
+    UsageReported,
+)
 
 HOW_TO_CONNECT = (
     "Set `OPENAI_API_KEY` (or `ANTHROPIC_API_KEY`), or point chat-tui at any "
@@ -109,6 +118,44 @@ LONG = "\n\n".join(
 )
 
 _TOKEN = re.compile(r"\s*\S{1,6}|\s+")
+_TOOL_WORDS = re.compile(r"\b(what time|the time|time is it|date|today|calculate|calculator|compute|tools?)\b", re.IGNORECASE)
+_EXPRESSION = re.compile(r"[\d(][\d\s+\-*/^%().]*[\d)]")
+DEMO_NOTE = "*(This is a scripted demo answer: the demo model called a built-in tool and read its result back.)*"
+
+
+def pick_tool_call(prompt: str, offered: set[str]) -> tuple[str, dict[str, str]] | None:
+    """The tool call the demo makes for `prompt`, if it mentions time, a date, a calculation or tools."""
+    if not _TOOL_WORDS.search(prompt):
+        return None
+    expressions = [m.strip() for m in _EXPRESSION.findall(prompt) if any(op in m for op in "+-*/^%")]
+    if expressions and "calculator" in offered:
+        return "calculator", {"expression": max(expressions, key=len)}
+    if "current_datetime" in offered:
+        return "current_datetime", {}
+    if "calculator" in offered:
+        return "calculator", {"expression": "(17 + 25) * 2"}
+    return None
+
+
+def answer_from_tool(messages: list[PromptMessage]) -> str:
+    """Round two: an answer built from the tool result at the end of `messages`."""
+    result = messages[-1]
+    call = next(
+        (c for m in reversed(messages) if m.role == "assistant" for c in m.tool_calls if c.id == result.tool_call_id),
+        None,
+    )
+    name = call.name if call else "the tool"
+    if result.content.startswith("Error:"):
+        return f"The `{name}` tool reported a problem: {result.content[6:].strip()}\n\n{DEMO_NOTE}\n"
+    if call is not None and call.name == "calculator":
+        try:
+            expression = json.loads(call.arguments or "{}").get("expression", "")
+        except (ValueError, AttributeError):
+            expression = call.arguments
+        return f"The calculator says **{expression} = {result.content}**.\n\n{DEMO_NOTE}\n"
+    if call is not None and call.name == "current_datetime":
+        return f"According to the `current_datetime` tool, it is **{result.content}**.\n\n{DEMO_NOTE}\n"
+    return f"The `{name}` tool returned:\n\n```\n{result.content}\n```\n\n{DEMO_NOTE}\n"
 
 
 def pick_answer(prompt: str) -> str:
@@ -145,7 +192,15 @@ class DemoProvider:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Sequence[StreamEvent]]:
         prompt = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
-        answer = pick_answer(prompt)
+        prior = request.messages[:-1] if request.prefill else request.messages
+        if prior and prior[-1].role == "tool":
+            answer = answer_from_tool(prior)
+        elif not request.prefill and (call := pick_tool_call(prompt, {t.name for t in request.tools})):
+            async for batch in self._call_tool(*call):
+                yield batch
+            return
+        else:
+            answer = pick_answer(prompt)
         if request.prefill and request.messages and request.messages[-1].role == "assistant":
             partial = request.messages[-1].content
             if answer.startswith(partial):
@@ -168,4 +223,19 @@ class DemoProvider:
         yield [
             UsageReported({"prompt_tokens": sum(len(tokenize(m.content)) for m in request.messages), "completion_tokens": len(tokens)}),
             Finished("stop"),
+        ]
+
+    async def _call_tool(self, name: str, arguments: dict[str, str]) -> AsyncIterator[Sequence[StreamEvent]]:
+        if self.first_token_delay:
+            await asyncio.sleep(self.first_token_delay)
+        yield [TextDelta(f"Let me use the `{name}` tool for that.")]
+        call_id = f"demo_call_{int(time.time() * 1000) % 1_000_000}"
+        encoded = json.dumps(arguments)
+        half = len(encoded) // 2
+        yield [ToolCallStarted(0, call_id, name), ToolCallArgumentsDelta(0, encoded[:half])]
+        yield [
+            ToolCallArgumentsDelta(0, encoded[half:]),
+            ToolCallEnded(0, call_id, name, encoded),
+            UsageReported({"prompt_tokens": 0, "completion_tokens": 12}),
+            Finished("tool_calls"),
         ]
