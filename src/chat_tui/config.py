@@ -73,4 +73,9 @@ def from_environment(environ: Mapping[str, str] = os.environ, **overrides: objec
             except ValueError:
                 raise ConfigError(f"{var}={environ[var]!r} is not a number.") from None
     values.update({k: v for k, v in overrides.items() if v not in (None, "")})
-    return Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if not 0 < settings.stall_timeout < 1e6:  # also rejects nan and inf
+        raise ConfigError(f"The stall timeout must be a number of seconds above 0, not {settings.stall_timeout!r}.")
+    if settings.retries < 0:
+        raise ConfigError(f"The number of retries must be 0 or more, not {settings.retries!r}.")
+    return settings

@@ -44,3 +44,17 @@ def sanitize(text: str) -> str:
 
 def is_clean(text: str) -> bool:
     return _UNSAFE.search(text) is None
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:
+        code -= 0x10000
+        return "\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
+    return "\\u%04x" % code
+
+
+def json_for_terminal(text: str) -> str:
+    """JSON text (as `json.dumps` writes it) with every character `sanitize`
+    would change written as a \\u escape: the same JSON value, inert on a terminal."""
+    return _UNSAFE.sub(_json_escape, text)

@@ -70,14 +70,21 @@ class AnthropicStreamParser:
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         try:
             data = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             self.parse_errors += 1
             return []
         if not isinstance(data, dict):
             self.parse_errors += 1
             return []
-        kind = data.get("type") or event.event
         out: list[StreamEvent] = []
+        try:
+            self._event(data, event, out)
+        except (AttributeError, TypeError):  # a field of the wrong JSON type
+            self.parse_errors += 1
+        return out
+
+    def _event(self, data: dict[str, Any], event: SSEEvent, out: list[StreamEvent]) -> None:
+        kind = data.get("type") or event.event
         if kind == "content_block_delta":
             self._delta(data, out)
         elif kind == "content_block_start":
@@ -101,13 +108,13 @@ class AnthropicStreamParser:
             self.finished = True
         elif kind == "error" or event.event == "error":
             out.append(self._fail(data.get("error", data)))
-        return out
 
     def _fail(self, error: Any) -> StreamFailed:
         self.errors.append(error)
         self.finished = True
         self._failed = True
-        kind = _ERROR_KINDS.get(error.get("type", "") if isinstance(error, dict) else "", ErrorKind.SERVER)
+        error_type = error.get("type") if isinstance(error, dict) else None
+        kind = _ERROR_KINDS.get(error_type if isinstance(error_type, str) else "", ErrorKind.SERVER)
         message = message_from_error_object(error) or "The server reported an error mid-stream."
         return StreamFailed(ProviderError(kind, f"The server reported an error: {message}", raw=error), self.finish_reason)
 
@@ -130,10 +137,10 @@ class AnthropicStreamParser:
         delta = data.get("delta") or {}
         kind = delta.get("type")
         if kind == "text_delta":
-            if delta.get("text"):
+            if isinstance(delta.get("text"), str) and delta["text"]:
                 out.append(TextDelta(delta["text"]))
         elif kind == "thinking_delta":
-            if delta.get("thinking"):
+            if isinstance(delta.get("thinking"), str) and delta["thinking"]:
                 out.append(ReasoningDelta(delta["thinking"]))
         elif kind == "input_json_delta":
             block = self._blocks.get(data.get("index", -1))

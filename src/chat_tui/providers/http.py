@@ -6,6 +6,7 @@ This is the one boundary where httpx exceptions and HTTP error statuses become
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import time
@@ -41,6 +42,24 @@ class Secret:
         return "Secret('********')"
 
     __str__ = __repr__
+
+    def mask(self, text: str) -> str:
+        """`text` with the key replaced by asterisks (a server may echo it in an error)."""
+        if len(self._value) < 8:  # too short to tell apart from ordinary words
+            return text
+        return text.replace(self._value, "********")
+
+
+_SENSITIVE_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "signature")
+
+
+class _RedactedHeaders(dict[str, str]):
+    """Request headers whose repr hides credentials: a crash report that
+    prints the locals of the streaming frame must not show the API key."""
+
+    def __repr__(self) -> str:
+        shown = {k: "********" if any(w in k.lower() for w in _SENSITIVE_HEADER_WORDS) else v for k, v in self.items()}
+        return repr(shown)
 
 
 class StreamParser(Protocol):
@@ -97,7 +116,7 @@ def error_message_from_body(body: bytes) -> tuple[str, object]:
     text = body.decode("utf-8", "replace").strip()
     try:
         parsed: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return one_line(text) if text else "", None
     return message_from_error_object(parsed), parsed
 
@@ -228,8 +247,18 @@ class HTTPStreamProvider:
 
     # -- the streaming loop -------------------------------------------------------
     async def stream(self, request: ChatRequest) -> AsyncIterator[Sequence[StreamEvent]]:
+        """The response's events; an error's message never contains the API key."""
+        async with contextlib.aclosing(self._stream(request)) as batches:
+            async for batch in batches:
+                for event in batch:
+                    if isinstance(event, StreamFailed):
+                        event.error.message = self._api_key.mask(event.error.message)
+                        event.error.args = (event.error.message,)
+                yield batch
+
+    async def _stream(self, request: ChatRequest) -> AsyncIterator[Sequence[StreamEvent]]:
         parser = self.make_parser()
-        headers = {"accept": "text/event-stream", **self.auth_headers(), **self._extra_headers}
+        headers = _RedactedHeaders({"accept": "text/event-stream", **self.auth_headers(), **self._extra_headers})
         body = self.build_body(request)
         decoder = SSEDecoder(self._max_event)
         received = 0

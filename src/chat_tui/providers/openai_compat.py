@@ -87,7 +87,7 @@ class OpenAIStreamParser:
             return []
         try:
             chunk = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             self.parse_errors += 1
             return []
         if not isinstance(chunk, dict):

@@ -32,8 +32,13 @@ class SSEEvent:
 
 class SSEDecoder:
     def __init__(self, max_event_chars: int = DEFAULT_MAX_EVENT_BYTES) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        # utf-8-sig: a byte order mark at the very start is dropped, as the spec says.
+        self._utf8 = codecs.getincrementaldecoder("utf-8-sig")("replace")
         self._pending = ""
+        self._more: list[str] = []
+        """Reads that added to the pending line without ending it (joined lazily)."""
+        self._more_chars = 0
+        self._skip_lf = False
         self._data: list[str] = []
         self._data_chars = 0
         self._event = ""
@@ -46,17 +51,34 @@ class SSEDecoder:
 
     @property
     def has_partial_event(self) -> bool:
-        return bool(self._data or self._pending.strip())
+        return bool(self._data or self._pending.strip() or any(p.strip() for p in self._more))
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Decode one read; return the events it completed."""
-        text = self._pending + self._utf8.decode(chunk)
-        # A CR at the end may be the first half of a CRLF split across reads.
-        hold_cr = text.endswith("\r")
-        if hold_cr:
-            text = text[:-1]
-        lines = _LINE_END.split(text)
-        self._pending = lines.pop() + ("\r" if hold_cr else "")
+        text = self._utf8.decode(chunk)
+        if not text:
+            return []
+        # A CR that ended the previous read was taken as a line end at once (so
+        # the event it completed is not held back); if it was the first half of
+        # a CRLF split across reads, the LF is not a second line end.
+        if self._skip_lf and text[0] == "\n":
+            text = text[1:]
+        self._skip_lf = text.endswith("\r")
+        if "\n" not in text and "\r" not in text:
+            # The current line only grows: keep the piece. Splitting the whole
+            # pending line again on every read would cost quadratic time on one
+            # long line (seconds of CPU for an event near the size limit).
+            self._more.append(text)
+            self._more_chars += len(text)
+            if len(self._pending) + self._more_chars > self._max:
+                self.overflow = True
+            return []
+        if self._more:
+            self._pending += "".join(self._more)
+            self._more.clear()
+            self._more_chars = 0
+        lines = _LINE_END.split(self._pending + text)
+        self._pending = lines.pop()
         out: list[SSEEvent] = []
         for line in lines:
             if line:

@@ -81,6 +81,18 @@ def _describe(exc: sqlite3.Error, path: Path) -> str:
     return f"Database error in {path}: {text.rstrip('.')}."
 
 
+def _owner_only(path: Path) -> None:
+    """The database and its -wal and -shm files readable by their owner only,
+    also when an older file was looser. (SQLite creates -wal and -shm with the
+    database file's mode, so they follow it.)"""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if os.stat(file).st_mode & 0o077:
+                os.chmod(file, 0o600)
+        except OSError:
+            pass
+
+
 class Store:
     """Conversations and messages in one SQLite file."""
 
@@ -106,6 +118,7 @@ class Store:
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         except OSError as exc:
             raise StoreError(f"Cannot create the database {path}: {exc.strerror or exc}.") from None
+        _owner_only(path)
         try:
             connection = cls._connect(path)
         except sqlite3.DatabaseError as exc:

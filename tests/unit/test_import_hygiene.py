@@ -1,0 +1,78 @@
+"""The core never imports the UI toolkits: providers, store, engine and the
+rest load without Textual or Rich (so `ask`, `list`, `export` and the tests of
+the core stay light, and the core cannot grow a dependency on the UI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+CORE_MODULES = [
+    "chat_tui.providers",
+    "chat_tui.providers.base",
+    "chat_tui.providers.events",
+    "chat_tui.providers.sse",
+    "chat_tui.providers.http",
+    "chat_tui.providers.openai_compat",
+    "chat_tui.providers.anthropic",
+    "chat_tui.providers.demo",
+    "chat_tui.store",
+    "chat_tui.engine",
+    "chat_tui.config",
+    "chat_tui.domain",
+    "chat_tui.errors",
+    "chat_tui.sanitize",
+    "chat_tui.markdown_blocks",
+    "chat_tui.export",
+    "chat_tui.paths",
+    "chat_tui.cli",
+]
+
+UI_PACKAGES = ("textual", "rich")
+
+
+def loaded_after_import(modules: list[str], *, without_httpx_cli: bool = True) -> list[str]:
+    # httpx imports its optional command-line tool (`httpx._main`, which loads
+    # Rich and Pygments) whenever `click` happens to be installed, which another
+    # dependency may bring. That is httpx's doing, not ours: by default the
+    # check hides that module so that it sees what chat-tui itself imports.
+    code = (
+        "import importlib, json, sys\n"
+        + ("sys.modules['httpx._main'] = None\n" if without_httpx_cli else "")
+        + f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def ui_modules(loaded: list[str]) -> list[str]:
+    return [m for m in loaded if m.split(".")[0] in UI_PACKAGES]
+
+
+def test_core_modules_do_not_import_textual_or_rich() -> None:
+    loaded = loaded_after_import(CORE_MODULES)
+    assert set(CORE_MODULES) <= set(loaded)
+    assert ui_modules(loaded) == []
+
+
+@pytest.mark.parametrize("module", ["chat_tui.providers.openai_compat", "chat_tui.store", "chat_tui.engine"])
+def test_each_core_module_alone(module: str) -> None:
+    assert ui_modules(loaded_after_import([module])) == []
+
+
+def test_without_hiding_anything_textual_is_never_loaded_and_rich_only_by_httpx() -> None:
+    loaded = loaded_after_import(CORE_MODULES, without_httpx_cli=False)
+    assert [m for m in loaded if m.split(".")[0] == "textual"] == []
+    if "rich" in loaded:
+        assert "httpx._main" in loaded
+
+
+def test_the_check_would_notice_a_ui_import() -> None:
+    # The same check run on a module that does load Rich finds it.
+    assert "rich" in ui_modules(loaded_after_import(["rich.console"]))
