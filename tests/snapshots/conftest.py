@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+from chat_tui.ui.widgets.tool_call_view import ToolCallView
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 
 
@@ -16,6 +17,7 @@ def deterministic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     blink, no indicator animation, dates shown in UTC."""
     monkeypatch.setattr(MarkdownStreamView, "blink", False)
     monkeypatch.setattr(TypingIndicator, "animate", False)
+    monkeypatch.setattr(ToolCallView, "animate", False)
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield

@@ -158,3 +158,73 @@ class TestConversations:
         saved_conversation(store, "explain TCP", "TCP is", MessageStatus.INTERRUPTED, error_kind="connection")
         fix_times(store)
         assert snap_compare(make_app(store), terminal_size=SIZE, press=["ctrl+o"])
+
+
+def saved_tool_conversation(store: Store) -> int:
+    from chat_tui.domain import ToolCall
+
+    cid = store.create_conversation(provider="openai", model="gpt-4.1-mini")
+    store.rename_conversation(cid, "what is 6 * 7, and what is in notes.txt?")
+    store.add_message(cid, Role.USER, "what is 6 * 7, and what is in notes.txt?")
+    mid = store.start_assistant(cid, model="gpt-4.1-mini", provider="openai")
+    store.append(mid, "Let me check both.")
+    calls = [
+        ToolCall("call_1", "calculator", '{"expression": "6 * 7"}', result="42", status="ok", duration_ms=2),
+        ToolCall("call_2", "read_file", '{"path": "../secrets/notes.txt"}',
+                 error="Refused: ../secrets/notes.txt is outside the working directory.", status="error", duration_ms=1),
+    ]
+    store.set_tool_calls(mid, calls)
+    store.finish(mid, MessageStatus.COMPLETE, finish_reason="tool_calls")
+    store.add_message(cid, Role.TOOL, "42", tool_call_id="call_1")
+    store.add_message(cid, Role.TOOL, "Error: refused", tool_call_id="call_2")
+    mid2 = store.start_assistant(cid, model="gpt-4.1-mini", provider="openai")
+    store.append(mid2, "6 × 7 = **42**. I could not read `notes.txt`: it is outside the working directory.")
+    store.finish(mid2, MessageStatus.COMPLETE, ttft_ms=250, duration_ms=900,
+                 usage={"prompt_tokens": 120, "completion_tokens": 24})
+    fix_times(store)
+    return cid
+
+
+class TestToolCalls:
+    def test_running_call_with_spinner(self, snap_compare, server: SSETestServer, tmp_path: Path) -> None:
+        """A tool call whose arguments are still streaming: the row shows the
+        spinner "⠋", the name "calculator", the arguments so far
+        ({"expression": "12 *) and the elapsed time; no result yet."""
+        start = {"tool_calls": [{"index": 0, "id": "call_9", "type": "function",
+                                 "function": {"name": "calculator", "arguments": ""}}]}
+        part = {"tool_calls": [{"index": 0, "function": {"arguments": '{"expression": "12 *'}}]}
+        server.queue(Reply(chunks=[sse(openai_chunk(**start)), sse(openai_chunk(**part)), 5.0]))
+        app = make_app(open_store(tmp_path), base_url=server.base_url)
+
+        async def run_before(pilot) -> None:
+            from chat_tui.ui.widgets.tool_call_view import ToolCallView
+
+            await send(pilot, "what is 12 * 12?")
+            await wait_for(lambda: any("12 *" in v.arguments for v in app.screen.query(ToolCallView)))
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    def test_finished_calls_ok_and_error(self, snap_compare, tmp_path: Path) -> None:
+        """A reopened conversation with two finished calls, collapsed: a green
+        "✔ calculator(...) → 42" and a red "✖ read_file(...) Refused: ... outside
+        the working directory", then the final answer using the result."""
+        store = open_store(tmp_path)
+        cid = saved_tool_conversation(store)
+        assert snap_compare(make_app(store, conversation_id=cid), terminal_size=SIZE)
+
+    def test_expanded_call(self, snap_compare, tmp_path: Path) -> None:
+        """The first call expanded (focused, Enter): under its row the full
+        "arguments: {"expression": "6 * 7"}" and "result: 42"."""
+        store = open_store(tmp_path)
+        cid = saved_tool_conversation(store)
+
+        async def run_before(pilot) -> None:
+            from chat_tui.ui.widgets.tool_call_view import ToolCallView
+
+            row = pilot.app.screen.query(ToolCallView).first()
+            row.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+
+        assert snap_compare(make_app(store, conversation_id=cid), terminal_size=SIZE, run_before=run_before)

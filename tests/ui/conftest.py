@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+from chat_tui.ui.widgets.tool_call_view import ToolCallView
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 
 
@@ -14,4 +15,5 @@ def no_blink(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     on a timer; turn them off so that screens (and snapshots) are deterministic."""
     monkeypatch.setattr(MarkdownStreamView, "blink", False)
     monkeypatch.setattr(TypingIndicator, "animate", False)
+    monkeypatch.setattr(ToolCallView, "animate", False)
     yield

@@ -231,10 +231,16 @@ class DemoProvider:
         yield [TextDelta(f"Let me use the `{name}` tool for that.")]
         call_id = f"demo_call_{int(time.time() * 1000) % 1_000_000}"
         encoded = json.dumps(arguments)
-        half = len(encoded) // 2
-        yield [ToolCallStarted(0, call_id, name), ToolCallArgumentsDelta(0, encoded[:half])]
+        # The arguments stream in pieces at the demo's pace, as a real model's do,
+        # so the call's row is seen growing with its spinner.
+        pieces = tokenize(encoded) or [encoded]
+        yield [ToolCallStarted(0, call_id, name)]
+        for piece in pieces[:-1]:
+            if self.tokens_per_second > 0:
+                await asyncio.sleep(1 / self.tokens_per_second)
+            yield [ToolCallArgumentsDelta(0, piece)]
         yield [
-            ToolCallArgumentsDelta(0, encoded[half:]),
+            ToolCallArgumentsDelta(0, pieces[-1]),
             ToolCallEnded(0, call_id, name, encoded),
             UsageReported({"prompt_tokens": 0, "completion_tokens": 12}),
             Finished("tool_calls"),

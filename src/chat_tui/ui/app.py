@@ -9,6 +9,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from chat_tui.config import Settings
+from chat_tui.domain import ToolCall
 from chat_tui.engine import ChatEngine, RetryPolicy
 from chat_tui.providers.base import Provider
 from chat_tui.store import Store
@@ -32,9 +33,19 @@ class ChatApp(App[None]):
         self.settings = settings or Settings()
         self.store = store
         self.engine = ChatEngine(
-            store, provider, system_prompt=self.settings.system_prompt, retry=RetryPolicy(attempts=self.settings.retries)
+            store,
+            provider,
+            system_prompt=self.settings.system_prompt,
+            retry=RetryPolicy(attempts=self.settings.retries),
+            approve=self.approve_tool_call,
         )
         self.initial_conversation_id = conversation_id
+
+    async def approve_tool_call(self, call: ToolCall) -> bool:
+        """Asked by the engine (inside the turn worker) before a call that needs approval."""
+        from chat_tui.ui.screens.approval import ApprovalScreen
+
+        return bool(await self.push_screen_wait(ApprovalScreen(call)))
 
     def on_mount(self) -> None:
         self.push_screen(ChatScreen(self.engine, self.initial_conversation_id))

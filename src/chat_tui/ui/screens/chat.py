@@ -19,8 +19,15 @@ from textual.widgets import Footer, Static
 
 from chat_tui.domain import MessageStatus, Role
 from chat_tui.engine import ChatEngine, Retrying, TurnEnded, TurnStarted
+from chat_tui.engine.events import RoundStarted, ToolFinished, ToolRunning
 from chat_tui.errors import ChatTuiError
-from chat_tui.providers.events import RefusalDelta, TextDelta
+from chat_tui.providers.events import (
+    RefusalDelta,
+    TextDelta,
+    ToolCallArgumentsDelta,
+    ToolCallEnded,
+    ToolCallStarted,
+)
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.widgets.header_bar import HeaderBar
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
@@ -141,22 +148,41 @@ class ChatScreen(Screen[None]):
             turn = self.engine.run_turn(conversation_id, prompt, continue_message_id=continue_id)
             async with contextlib.aclosing(turn) as events:
                 async for batch in events:
-                    self._apply(view, batch)
+                    view = await self._apply(view, batch)
         except asyncio.CancelledError:
-            self._finish_from_store(view)
+            self._finish_from_store(self._streaming_view or view)
             raise
         except ChatTuiError as exc:
-            self._finish_from_store(view)
+            self._finish_from_store(self._streaming_view or view)
             self.notify(sanitize(str(exc)), title=exc.title, severity="error", markup=False)
         finally:
             self._streaming_view = None
 
-    def _apply(self, view: AssistantMessageView, batch: list) -> None:
+    async def _apply(self, view: AssistantMessageView, batch: list) -> AssistantMessageView:
+        """Show one batch of turn events; returns the view that now streams."""
         texts: list[str] = []
         for event in batch:
+            if texts and not isinstance(event, (TextDelta, RefusalDelta)):
+                view.append("".join(texts))
+                texts = []
             match event:
                 case TextDelta(text=text) | RefusalDelta(text=text):
                     texts.append(text)
+                case ToolCallStarted(index=index, id=call_id, name=name, server=False):
+                    view.tool_started(index, call_id, name)
+                case ToolCallArgumentsDelta(index=index, text=text):
+                    view.tool_arguments(index, text)
+                case ToolCallEnded(index=index, id=call_id, name=name, arguments=arguments, server=False):
+                    view.tool_ended(index, call_id, name, arguments)
+                case ToolRunning(call=call):
+                    view.tool_update(call, running=True)
+                case ToolFinished(call=call):
+                    view.tool_update(call, running=False)
+                case RoundStarted(message_id=message_id):
+                    view.finish(MessageStatus.COMPLETE)
+                    view = AssistantMessageView(message_id=message_id, streaming=True)
+                    self._streaming_view = view
+                    await self.transcript.mount(view)
                 case TurnStarted(message_id=message_id, conversation_id=cid):
                     view.message_id = message_id
                     conversation = self.engine.store.get_conversation(cid)
@@ -165,9 +191,6 @@ class ChatScreen(Screen[None]):
                 case Retrying(attempt=attempt, max_attempts=most, delay=delay, error=error):
                     view.show_waiting(f"{error.message} Retry {attempt} of {most}", countdown=delay)
                 case TurnEnded() as ended:
-                    if texts:
-                        view.append("".join(texts))
-                        texts = []
                     view.finish(
                         ended.status,
                         error_kind=ended.error.kind.value if ended.error else None,
@@ -177,13 +200,17 @@ class ChatScreen(Screen[None]):
                     )
         if texts:
             view.append("".join(texts))
+        return view
 
     def _finish_from_store(self, view: AssistantMessageView) -> None:
         message = self.engine.store.get_message(view.message_id) if view.message_id else None
         if message is None:
             view.finish(MessageStatus.CANCELLED, error_kind="cancelled")
-        else:
-            view.finish(message.status, error_kind=message.error_kind, error_message=message.error_message)
+            return
+        for call in message.tool_calls:
+            if call.id in view.tools_by_id:
+                view.tool_update(call, running=False)
+        view.finish(message.status, error_kind=message.error_kind, error_message=message.error_message)
 
     def _view_for(self, message_id: int) -> AssistantMessageView | None:
         for view in self.transcript.query(AssistantMessageView):

@@ -7,10 +7,11 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from chat_tui.domain import ChatMessage, MessageStatus
+from chat_tui.domain import ChatMessage, MessageStatus, ToolCall
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner, describe_stop
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+from chat_tui.ui.widgets.tool_call_view import ToolCallView
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 
 
@@ -81,12 +82,16 @@ class AssistantMessageView(Vertical):
         self.indicator: TypingIndicator | None = TypingIndicator() if streaming and not text else None
         self.banner: InterruptedBanner | None = None
         self._stats = ""
+        self._saved_calls: list[ToolCall] = []
+        self.tools_by_index: dict[int, ToolCallView] = {}
+        self.tools_by_id: dict[str, ToolCallView] = {}
 
     @classmethod
     def saved(cls, message: ChatMessage) -> AssistantMessageView:
         """The view of a stored answer, with its banner or stats line."""
         view = cls(message_id=message.id, text=message.text)
         view.banner = _banner_for(message.id, message.status, message.error_kind, message.error_message, len(message.text))
+        view._saved_calls = [c for c in message.tool_calls if not c.server]
         if message.status == MessageStatus.COMPLETE:
             view._stats = stats_line(message.ttft_ms, message.duration_ms, message.usage, len(message.text))
         return view
@@ -97,16 +102,58 @@ class AssistantMessageView(Vertical):
         if self.indicator is not None:
             yield self.indicator
         yield self.body
+        for call in self._saved_calls:
+            row = ToolCallView(call)
+            self.tools_by_id[call.id] = row
+            yield row
         if self.banner is not None:
             yield self.banner
         if self._stats:
             yield Static(Content(self._stats), classes="stats")
 
     def append(self, text: str) -> None:
-        if self.indicator is not None and text:
+        if text:
+            self._drop_indicator()
+        self.body.append(text)
+
+    # -- tool calls ---------------------------------------------------------------------------
+    def _drop_indicator(self) -> None:
+        if self.indicator is not None:
             self.indicator.remove()
             self.indicator = None
-        self.body.append(text)
+
+    def tool_started(self, index: int, call_id: str, name: str) -> None:
+        """A call's name is known: its row appears (arguments may still stream)."""
+        self._drop_indicator()
+        row = ToolCallView(ToolCall(call_id, name, status="pending"))
+        self.tools_by_index[index] = row
+        if call_id:
+            self.tools_by_id[call_id] = row
+        self.mount(row)
+
+    def tool_arguments(self, index: int, text: str) -> None:
+        if (row := self.tools_by_index.get(index)) is not None:
+            row.add_arguments(text)
+
+    def tool_ended(self, index: int, call_id: str, name: str, arguments: str) -> None:
+        row = self.tools_by_index.get(index)
+        if row is None:
+            self.tool_started(index, call_id, name)
+            row = self.tools_by_index[index]
+        row.call.id = call_id
+        self.tools_by_id[call_id] = row
+        row.set_arguments(arguments)
+
+    def tool_update(self, call: ToolCall, *, running: bool) -> None:
+        row = self.tools_by_id.get(call.id)
+        if row is None:
+            row = ToolCallView(call)
+            self.tools_by_id[call.id] = row
+            self.mount(row)
+        if running:
+            row.start(call)
+        else:
+            row.finish(call)
 
     def show_waiting(self, label: str, countdown: float | None = None) -> None:
         """Show (again) the indicator with a label, e.g. a retry countdown."""
@@ -138,9 +185,7 @@ class AssistantMessageView(Vertical):
     ) -> None:
         """The answer ended: drop the cursor and indicator; banner or stats line."""
         self.streaming = False
-        if self.indicator is not None:
-            self.indicator.remove()
-            self.indicator = None
+        self._drop_indicator()
         self.body.finish()
         self.remove_banner()
         if self.message_id is not None:
