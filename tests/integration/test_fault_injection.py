@@ -68,6 +68,8 @@ class Event:
     """The answer text it carries, if any (and if it is well-formed)."""
     done: bool = False
     """The end marker: [DONE] / message_stop."""
+    finish: bool = False
+    """It carries the finish / stop reason: after it, the answer is whole."""
 
 
 class Wire:
@@ -102,7 +104,7 @@ class OpenAIWire(Wire):
         return Event(self.frame(self.chunk({"content": text})), text=text)
 
     def finish(self, rng: random.Random) -> list[Event]:
-        events = [Event(self.frame(self.chunk({}, "stop")))]
+        events = [Event(self.frame(self.chunk({}, "stop")), finish=True)]
         if rng.random() < 0.5:
             usage = {"id": "c", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 5}}
             events.append(Event(self.frame(json.dumps(usage))))
@@ -131,7 +133,7 @@ class AnthropicWire(Wire):
     def finish(self, rng: random.Random) -> list[Event]:
         stop = {"type": "content_block_stop", "index": 0}
         delta = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}}
-        return [Event(self.typed(stop)), Event(self.typed(delta))]
+        return [Event(self.typed(stop)), Event(self.typed(delta), finish=True)]
 
     def done(self) -> Event:
         return Event(self.typed({"type": "message_stop"}), done=True)
@@ -247,6 +249,9 @@ def expect_cut(
     got = dispatched_before(wire, events, cut)
     if any(e.done for e in got):
         return MessageStatus.COMPLETE, None, "".join(e.text for e in events), 1
+    if any(e.finish for e in got) and kind in (ErrorKind.CONNECTION, ErrorKind.STALL):
+        # The model had finished; only the end marker was lost (connection lost or stalled).
+        return MessageStatus.COMPLETE, None, "".join(e.text for e in got), 1
     text = "".join(e.text for e in got)
     status, kind, requests = failed(text, kind)
     return status, kind, text, requests

@@ -109,6 +109,21 @@ class AnthropicStreamParser:
         elif kind == "error" or event.event == "error":
             out.append(self._fail(data.get("error", data)))
 
+    def feed_whole(self, message: dict[str, Any]) -> list[StreamEvent]:
+        """A non-streamed Messages response, replayed as its stream events."""
+        if message.get("type") == "error":
+            return self.feed(SSEEvent("error", json.dumps(message)))
+        events = [{"type": "message_start", "message": {"usage": message.get("usage") or {}}}]
+        for index, block in enumerate(message.get("content") or []):
+            events.append({"type": "content_block_start", "index": index, "content_block": block})
+            events.append({"type": "content_block_stop", "index": index})
+        events.append({"type": "message_delta", "delta": {"stop_reason": message.get("stop_reason")}})
+        events.append({"type": "message_stop"})
+        out: list[StreamEvent] = []
+        for event in events:
+            out.extend(self.feed(SSEEvent(event["type"], json.dumps(event))))
+        return out
+
     def _fail(self, error: Any) -> StreamFailed:
         self.errors.append(error)
         self.finished = True

@@ -270,6 +270,11 @@ class HTTPStreamProvider:
                     raw = await _read_capped(response, MAX_ERROR_BODY)
                     yield [StreamFailed(http_error(response.status_code, raw, response.headers, self.hints))]
                     return
+                if _is_plain_json(response.headers.get("content-type", "")):
+                    # Some servers ignore `stream: true` and send the whole answer at once.
+                    raw = await _read_capped(response, self._max_answer)
+                    yield _whole_response(parser, raw)
+                    return
                 async for chunk in response.aiter_bytes():
                     received += len(chunk)
                     batch: list[StreamEvent] = []
@@ -291,8 +296,33 @@ class HTTPStreamProvider:
                         yield batch
             yield parser.close()
         except httpx.HTTPError as exc:
+            if opened and parser.finish_reason is not None:
+                # The model had finished (a finish/stop reason arrived); only the
+                # end marker was lost with the connection: the answer is whole.
+                owed = parser.close()
+                if owed:
+                    yield owed
+                    return
             error = transport_error(exc, base_url=self.base_url, stall_timeout=self.stall_timeout, streaming=opened)
             yield [StreamFailed(error, parser.finish_reason)]
+
+
+def _is_plain_json(content_type: str) -> bool:
+    ctype = content_type.split(";")[0].strip().lower()
+    return ctype == "application/json" or (ctype.endswith("+json") and "event-stream" not in ctype)
+
+
+def _whole_response(parser: StreamParser, raw: bytes) -> list[StreamEvent]:
+    """Events for a complete, non-streamed JSON answer."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        obj = None
+    feed_whole = getattr(parser, "feed_whole", None)
+    if not isinstance(obj, dict) or feed_whole is None:
+        error = ProviderError(ErrorKind.BAD_RESPONSE, "The server answered with JSON that is not a chat answer.")
+        return [StreamFailed(error)]
+    return [*feed_whole(obj), *parser.close()]
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:

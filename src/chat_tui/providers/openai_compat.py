@@ -107,6 +107,17 @@ class OpenAIStreamParser:
             out.append(self._fail(error if error is not None else chunk))
         return out
 
+    def feed_whole(self, completion: dict[str, Any]) -> list[StreamEvent]:
+        """A non-streamed `chat.completion`, read as if it were one chunk."""
+        choices = completion.get("choices")
+        if isinstance(choices, list):
+            completion = {**completion, "choices": [
+                {**c, "delta": c.get("message") or {}} for c in choices if isinstance(c, dict)
+            ]}
+        events = self.feed(SSEEvent("message", json.dumps(completion)))
+        self.done = True
+        return events
+
     def _fail(self, error: Any) -> StreamFailed:
         self.errors.append(error)
         self.finished = True
