@@ -185,3 +185,28 @@ async def test_untrusted_markup_shows_literally(server: SSETestServer, tmp_path:
         user = app.screen.query_one(UserMessageView)
         assert "[@click=app.quit]" in str(user.render())
         assert app.is_running
+
+
+async def test_reasoning_streams_in_a_section_that_folds_when_the_answer_starts(
+    server: SSETestServer, tmp_path: Path
+) -> None:
+    from chat_tui.ui.widgets.reasoning_view import ReasoningView
+
+    server.queue(Reply(chunks=[
+        sse(openai_chunk(reasoning_content="Let me think. ")), sse(openai_chunk(reasoning_content="Two plus two.")),
+        0.4, sse(openai_chunk("The answer is 4.")), sse(openai_chunk(finish="stop")), b"data: [DONE]\n\n"]))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "2+2?")
+        await wait_for(lambda: bool(app.screen.query(ReasoningView)))
+        section = app.screen.query_one(ReasoningView)
+        await wait_for(lambda: section.body.text == "Let me think. Two plus two.")
+        assert not section.collapsed and section.title.startswith("Thinking")
+        await wait_for(lambda: app.screen._streaming_view is None)
+        assert section.collapsed and section.title.startswith("Thought for")
+        view = app.screen.query_one(AssistantMessageView)
+        assert view.body.text == "The answer is 4."
+    message = store.messages(store.last_conversation_id())[-1]
+    assert message.reasoning == "Let me think. Two plus two." and message.text == "The answer is 4."
+    assert "Two plus two" not in server.requests[-1].body["messages"][-1]["content"]

@@ -14,14 +14,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from chat_tui.domain import MessageStatus, Role
+from chat_tui.domain import ChatMessage, MessageStatus, Role
 from chat_tui.engine import ChatEngine, Retrying, TurnEnded, TurnStarted
 from chat_tui.engine.events import RoundStarted, ToolFinished, ToolRunning
 from chat_tui.errors import ChatTuiError
 from chat_tui.providers.events import (
+    ReasoningDelta,
     RefusalDelta,
     TextDelta,
     ToolCallArgumentsDelta,
@@ -41,7 +43,29 @@ DEMO_HINT = (
 )
 
 
+def message_view(message: ChatMessage) -> UserMessageView | AssistantMessageView:
+    if message.role == Role.USER:
+        return UserMessageView(message.text, message_id=message.id)
+    return AssistantMessageView.saved(message)
+
+
+class EarlierMessages(Static):
+    """At the top of a long conversation: how many older messages are not shown yet."""
+
+    DEFAULT_CSS = "EarlierMessages { color: $text-muted; text-align: center; height: 1; margin: 1 0; }"
+    count: reactive[int] = reactive(0)
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    def render(self) -> Content:
+        return Content(f"↑ {self.count:,} earlier messages (scroll up to see them)")
+
+
 class ChatScreen(Screen[None]):
+    PAGE = 30
+    """Messages mounted at a time when a saved conversation opens or scrolls up."""
     BINDINGS = [
         Binding("escape", "cancel_turn", "Stop answer"),
         Binding("ctrl+n", "new_conversation", "New chat"),
@@ -55,6 +79,8 @@ class ChatScreen(Screen[None]):
         self.engine = engine
         self.conversation_id = conversation_id
         self._streaming_view: AssistantMessageView | None = None
+        self._earlier: list[ChatMessage] = []
+        self._loading_earlier = False
 
     @property
     def is_demo(self) -> bool:
@@ -78,6 +104,7 @@ class ChatScreen(Screen[None]):
         return self.query_one(PromptInput)
 
     async def on_mount(self) -> None:
+        self.watch(self.transcript, "scroll_y", self._near_top, init=False)
         if self.conversation_id is not None:
             await self.load_conversation(self.conversation_id)
         self.prompt.focus()
@@ -91,21 +118,52 @@ class ChatScreen(Screen[None]):
             return
         self.conversation_id = conversation_id
         self.query_one(HeaderBar).set_title(conversation.title)
-        views = []
-        prompts = []
-        for message in store.messages(conversation_id):
-            if message.role == Role.USER:
-                views.append(UserMessageView(message.text, message_id=message.id))
-                prompts.append(message.text)
-            elif message.role == Role.ASSISTANT:
-                views.append(AssistantMessageView.saved(message))
+        messages = [m for m in store.messages(conversation_id) if m.role in (Role.USER, Role.ASSISTANT)]
+        self.prompt.sent = [m.text for m in messages if m.role == Role.USER]
+        # Only the end is mounted now; older messages are mounted as the user
+        # scrolls up, so a conversation of any length opens at once.
+        self._earlier = messages[:-self.PAGE] if len(messages) > self.PAGE else []
         transcript = self.transcript
         await transcript.remove_children()
-        await transcript.mount_all(views)
-        self.prompt.sent = prompts
-        self._show_demo_hint(not views)
+        if self._earlier:
+            await transcript.mount(EarlierMessages(len(self._earlier)))
+        await transcript.mount_all([message_view(m) for m in messages[-self.PAGE:]])
+        self._show_demo_hint(not messages)
         transcript.scroll_end(animate=False, immediate=True)
         transcript.anchor()
+
+    async def _load_earlier(self) -> None:
+        """Mount the next page of older messages above, keeping the view still."""
+        if not self._earlier or self._loading_earlier:
+            return
+        self._loading_earlier = True
+        try:
+            transcript = self.transcript
+            page, self._earlier = self._earlier[-self.PAGE:], self._earlier[:-self.PAGE]
+            marker = transcript.query(EarlierMessages)
+            views = [message_view(m) for m in page]
+            anchor = next((w for w in transcript.children if not isinstance(w, EarlierMessages)), None)
+            anchor_y = anchor.virtual_region.y if anchor is not None else 0
+            await transcript.mount_all(views, after=marker.first() if marker else None, before=None if marker else 0)
+            if marker:
+                if self._earlier:
+                    marker.first().count = len(self._earlier)
+                else:
+                    await marker.first().remove()
+
+            def keep_position() -> None:
+                # What was on screen stays where it was: move by how far it moved down.
+                if anchor is not None:
+                    moved = anchor.virtual_region.y - anchor_y
+                    transcript.scroll_to(y=transcript.scroll_y + moved, animate=False, immediate=True)
+
+            self.call_after_refresh(keep_position)
+        finally:
+            self._loading_earlier = False
+
+    def _near_top(self, scroll_y: float) -> None:
+        if scroll_y < 3 and self._earlier:
+            self.run_worker(self._load_earlier(), group="earlier", exclusive=True)
 
     # -- sending ---------------------------------------------------------------------------
     @on(PromptInput.Submitted)
@@ -168,6 +226,8 @@ class ChatScreen(Screen[None]):
             match event:
                 case TextDelta(text=text) | RefusalDelta(text=text):
                     texts.append(text)
+                case ReasoningDelta(text=text):
+                    view.append_reasoning(text)
                 case ToolCallStarted(index=index, id=call_id, name=name, server=False):
                     view.tool_started(index, call_id, name)
                 case ToolCallArgumentsDelta(index=index, text=text):

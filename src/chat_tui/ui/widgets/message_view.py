@@ -10,6 +10,7 @@ from textual.widgets import Static
 from chat_tui.domain import ChatMessage, MessageStatus, ToolCall
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner, describe_stop
+from chat_tui.ui.widgets.reasoning_view import ReasoningView
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.tool_call_view import ToolCallView
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
@@ -83,6 +84,7 @@ class AssistantMessageView(Vertical):
         self.banner: InterruptedBanner | None = None
         self._stats = ""
         self._saved_calls: list[ToolCall] = []
+        self.reasoning: ReasoningView | None = None
         self.tools_by_index: dict[int, ToolCallView] = {}
         self.tools_by_id: dict[str, ToolCallView] = {}
 
@@ -92,6 +94,8 @@ class AssistantMessageView(Vertical):
         view = cls(message_id=message.id, text=message.text)
         view.banner = _banner_for(message.id, message.status, message.error_kind, message.error_message, len(message.text))
         view._saved_calls = [c for c in message.tool_calls if not c.server]
+        if message.reasoning:
+            view.reasoning = ReasoningView(message.reasoning)
         if message.status == MessageStatus.COMPLETE:
             view._stats = stats_line(message.ttft_ms, message.duration_ms, message.usage, len(message.text))
         return view
@@ -101,6 +105,8 @@ class AssistantMessageView(Vertical):
             yield Static(Content(sanitize(self.label)), classes="model-label")
         if self.indicator is not None:
             yield self.indicator
+        if self.reasoning is not None:
+            yield self.reasoning
         yield self.body
         for call in self._saved_calls:
             row = ToolCallView(call)
@@ -114,7 +120,18 @@ class AssistantMessageView(Vertical):
     def append(self, text: str) -> None:
         if text:
             self._drop_indicator()
+            if self.reasoning is not None:
+                self.reasoning.finish()
         self.body.append(text)
+
+    def append_reasoning(self, text: str) -> None:
+        if not text:
+            return
+        self._drop_indicator()
+        if self.reasoning is None:
+            self.reasoning = ReasoningView(streaming=True)
+            self.mount(self.reasoning, before=self.body)
+        self.reasoning.append(text)
 
     # -- tool calls ---------------------------------------------------------------------------
     def _drop_indicator(self) -> None:
@@ -186,6 +203,8 @@ class AssistantMessageView(Vertical):
         """The answer ended: drop the cursor and indicator; banner or stats line."""
         self.streaming = False
         self._drop_indicator()
+        if self.reasoning is not None:
+            self.reasoning.finish()
         self.body.finish()
         self.remove_banner()
         if self.message_id is not None:
