@@ -210,3 +210,34 @@ async def test_reasoning_streams_in_a_section_that_folds_when_the_answer_starts(
     message = store.messages(store.last_conversation_id())[-1]
     assert message.reasoning == "Let me think. Two plus two." and message.text == "The answer is 4."
     assert "Two plus two" not in server.requests[-1].body["messages"][-1]["content"]
+
+
+async def test_copy_last_answer_and_code_block(tmp_path: Path) -> None:
+    from chat_tui.providers.demo import CODE
+
+    app = make_app(open_store(tmp_path))
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append  # what reaches the terminal as OSC 52 is Textual's part
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+s")
+        assert copied == []
+        await send(pilot, "show me some code")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(AssistantMessageView))
+        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+t")
+    assert copied[0] == CODE
+    assert copied[1].startswith("import asyncio") and copied[1].rstrip().endswith('print(asyncio.run(fetch_all(["https://example.com"])))')
+
+
+async def test_help_screen_lists_keys(tmp_path: Path) -> None:
+    from chat_tui.ui.screens.help import HelpScreen
+
+    app = make_app(open_store(tmp_path))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        for key in ("Esc", "Ctrl+R", "Ctrl+G", "Ctrl+S", "Ctrl+T", "Ctrl+O", "Ctrl+J", "F1"):
+            assert key in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)

@@ -69,6 +69,9 @@ class ChatApp(App[None]):
         yield SystemCommand("Stop answer", "Stop the streaming answer (Esc)", chat.action_cancel_turn)
         yield SystemCommand("Continue answer", "Continue the last partial answer (Ctrl+G)", chat.action_continue_answer)
         yield SystemCommand("Retry answer", "Ask the last question again (Ctrl+R)", chat.action_retry)
+        yield SystemCommand("Copy last answer", "Copy its Markdown source to the clipboard (Ctrl+S)", chat.action_copy_answer)
+        yield SystemCommand("Copy last code block", "Copy the last answer's last code block (Ctrl+T)", chat.action_copy_code)
+        yield SystemCommand("Keys", "Every key binding (F1)", chat.action_help)
 
     async def on_unmount(self) -> None:
         await self.engine.provider.aclose()

@@ -43,6 +43,13 @@ DEMO_HINT = (
 )
 
 
+def code_blocks(markdown: str) -> list[str]:
+    """The contents of the fenced and indented code blocks of `markdown`."""
+    from markdown_it import MarkdownIt
+
+    return [t.content for t in MarkdownIt().parse(markdown) if t.type in ("fence", "code_block")]
+
+
 def message_view(message: ChatMessage) -> UserMessageView | AssistantMessageView:
     if message.role == Role.USER:
         return UserMessageView(message.text, message_id=message.id)
@@ -72,6 +79,9 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+o", "open_conversations", "Conversations"),
         Binding("ctrl+r", "retry", "Retry", show=False),
         Binding("ctrl+g", "continue_answer", "Continue", show=False),
+        Binding("ctrl+s", "copy_answer", "Copy answer", show=False),
+        Binding("ctrl+t", "copy_code", "Copy code", show=False),
+        Binding("f1", "help", "Help"),
     ]
 
     def __init__(self, engine: ChatEngine, conversation_id: int | None = None) -> None:
@@ -325,6 +335,38 @@ class ChatScreen(Screen[None]):
         self.query_one(HeaderBar).set_title("")
         self._show_demo_hint(True)
         self.prompt.focus()
+
+    def action_help(self) -> None:
+        from chat_tui.ui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def _last_answer(self) -> str | None:
+        views = [v for v in self.transcript.query(AssistantMessageView) if v.body.text]
+        return views[-1].body.text if views else None
+
+    def _copy(self, text: str, what: str) -> None:
+        # OSC 52: the terminal puts it on the clipboard, over SSH and in tmux too.
+        self.app.copy_to_clipboard(text)
+        self.notify(
+            f"Copied {what} ({len(text):,} characters). If nothing arrived, your terminal does not "
+            "allow clipboard escapes (tmux: set -g set-clipboard on).",
+            markup=False,
+        )
+
+    def action_copy_answer(self) -> None:
+        text = self._last_answer()
+        if text is None:
+            self.notify("There is no answer to copy yet.", severity="warning")
+        else:
+            self._copy(text, "the last answer")
+
+    def action_copy_code(self) -> None:
+        blocks = code_blocks(self._last_answer() or "")
+        if not blocks:
+            self.notify("The last answer has no code block.", severity="warning")
+        else:
+            self._copy(blocks[-1], "the last code block")
 
     def action_open_conversations(self) -> None:
         from chat_tui.ui.screens.conversations import ConversationsScreen

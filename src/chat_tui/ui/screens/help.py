@@ -1,0 +1,55 @@
+"""F1: every key, in one place."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Prompt", [
+        ("Enter", "send"),
+        ("Ctrl+J (or Shift+Enter / Alt+Enter)", "new line"),
+        ("Up in an empty prompt", "recall the last message"),
+    ]),
+    ("Answer", [
+        ("Esc", "stop the streaming answer (what arrived is kept)"),
+        ("Ctrl+R", "retry the last interrupted answer from scratch"),
+        ("Ctrl+G", "continue the last interrupted answer where it stopped"),
+        ("Ctrl+S", "copy the last answer (Markdown source) to the clipboard"),
+        ("Ctrl+T", "copy the last code block of the last answer to the clipboard"),
+        ("Tab / click, then Enter", "expand a tool call"),
+    ]),
+    ("Conversations", [
+        ("Ctrl+N", "new conversation"),
+        ("Ctrl+O", "conversation list: Enter open · Del delete · F2 rename · Esc close"),
+    ]),
+    ("App", [
+        ("Ctrl+P", "command palette (every command, themes)"),
+        ("F1", "this help"),
+        ("Ctrl+Q", "quit"),
+    ]),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90%; max-width: 96; height: auto; max-height: 90%;
+        border: round $primary; background: $surface; padding: 1 2;
+    }
+    HelpScreen .section { text-style: bold; color: $accent; margin-top: 1; }
+    """
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Content.assemble(("chat-tui keys", "bold"), ("   Esc closes", "$text-muted")))
+            for section, keys in KEYS:
+                yield Static(section, classes="section")
+                for key, what in keys:
+                    yield Static(Content.assemble((f"{key:<38}", "$warning"), what))
