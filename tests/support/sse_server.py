@@ -224,8 +224,20 @@ def main() -> None:
     srv = SSETestServer()
     srv._server.server_close()
     srv._server = _QuietServer(("127.0.0.1", args.port), srv._handler_class())
-    words = ("Streaming **from** the loopback server: token " + " ".join(str(i) for i in range(args.tokens))).split(" ")
-    srv.responder = lambda request: openai_text_reply([w + " " for w in words], delay=args.delay)
+    text = "Streaming **from** the loopback server: token " + " ".join(str(i) for i in range(args.tokens)) + "."
+
+    def respond(request: RecordedRequest) -> Reply:
+        # Like servers that accept a final assistant message: continue from where it ends.
+        messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
+        start = 0
+        if messages and messages[-1].get("role") == "assistant":
+            partial = messages[-1].get("content") or ""
+            start = len(partial) if text.startswith(partial) else 0
+        rest = text[start:]
+        pieces = [rest[i : i + 4] for i in range(0, len(rest), 4)]
+        return openai_text_reply(pieces, delay=args.delay)
+
+    srv.responder = respond
     print(f"serving on http://127.0.0.1:{args.port}/v1", flush=True)
     srv._server.serve_forever()
 

@@ -347,7 +347,9 @@ class ChatScreen(Screen[None]):
 
     def _copy(self, text: str, what: str) -> None:
         # OSC 52: the terminal puts it on the clipboard, over SSH and in tmux too.
-        self.app.copy_to_clipboard(text)
+        # Sanitized: pasted into a shell, control characters from the model could
+        # end bracketed paste (ESC [201~) and run what follows.
+        self.app.copy_to_clipboard(sanitize(text))
         self.notify(
             f"Copied {what} ({len(text):,} characters). If nothing arrived, your terminal does not "
             "allow clipboard escapes (tmux: set -g set-clipboard on).",

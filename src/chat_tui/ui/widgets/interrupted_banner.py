@@ -22,6 +22,8 @@ def describe_stop(status: MessageStatus, error_kind: str | None, error_message: 
     kind = error_kind or ""
     if status == MessageStatus.ERROR:
         return sanitize(error_message or "The request failed.")
+    if kind == "crash":
+        return f"chat-tui closed while this answer streamed; the {received} received were saved."
     if status == MessageStatus.CANCELLED or kind == "cancelled":
         return f"Cancelled after {received}." if chars else "Cancelled before any answer arrived."
     what = {
