@@ -1,0 +1,61 @@
+"""The conversation list: open, rename, delete; and reopening from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chat_tui.domain import MessageStatus, Role
+from chat_tui.ui.screens.conversations import ConversationsScreen
+from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
+from tests.support.app import make_app, open_store
+from tests.ui.test_chat_app import wait_for
+
+
+def saved(store, title: str, status: MessageStatus = MessageStatus.COMPLETE) -> int:
+    cid = store.create_conversation(provider="demo", model="demo", title=title)
+    store.add_message(cid, Role.USER, f"{title}?")
+    mid = store.start_assistant(cid)
+    store.append(mid, f"answer to {title}")
+    store.finish(mid, status)
+    return cid
+
+
+async def test_open_rename_and_delete(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    first = saved(store, "first")
+    second = saved(store, "second", MessageStatus.INTERRUPTED)
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+o")
+        screen = app.screen
+        assert isinstance(screen, ConversationsScreen)
+        assert [c.id for c in screen.conversations] == [second, first]
+        assert "interrupted" in str(screen.query_one("OptionList").get_option_at_index(0).prompt)
+
+        # Rename the highlighted (newest) one.
+        await pilot.press("f2")
+        rename = screen.query_one("#rename")
+        rename.value = "renamed second"
+        await pilot.press("enter")
+        assert store.get_conversation(second).title == "renamed second"
+
+        # Delete the second row ("first").
+        await pilot.press("down", "delete")
+        assert store.get_conversation(first) is None
+        assert [c.id for c in screen.conversations] == [second]
+
+        # Open the remaining one.
+        await pilot.press("enter")
+        await wait_for(lambda: bool(app.screen.query(UserMessageView)))
+        assert app.screen.conversation_id == second
+        assert app.screen.query_one(AssistantMessageView).body.text == "answer to second"
+
+
+async def test_resume_a_given_conversation(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    one = saved(store, "one")
+    saved(store, "two")
+    app = make_app(store, conversation_id=one)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert [v.text for v in app.screen.query(UserMessageView)] == ["one?"]

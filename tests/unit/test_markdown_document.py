@@ -1,0 +1,156 @@
+"""The streamed rendering ends exactly where a one-shot render of the full text
+does, and mid-stream it renders unfinished Markdown sensibly."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from rich.console import Console
+from rich.markdown import Markdown
+
+from chat_tui.providers.demo import CODE, LONG, TABLE, WELCOME, tokenize
+from chat_tui.ui.markdown_document import CURSOR, ChatMarkdown, MarkdownDocument
+
+WIDTH = 90
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console(file=io.StringIO(), width=WIDTH, color_system="truecolor", force_terminal=True)
+
+
+def generated(seed: int, blocks: int = 120) -> str:
+    rng = random.Random(seed)
+    parts = []
+    for i in range(blocks):
+        kind = rng.choice(["h", "p", "code", "table", "ul", "ol", "quote", "hr", "nested"])
+        if kind == "h":
+            parts.append("#" * rng.randint(1, 4) + f" Heading {i}")
+        elif kind == "p":
+            words = ["alpha", "**beta**", "`gamma`", "delta", "*eps*", "[link](http://x.y)", "ünï", "😀"]
+            parts.append(" ".join(rng.choice(words) for _ in range(rng.randint(3, 80))))
+        elif kind == "code":
+            lang = rng.choice(["python", "js", "", "bash", "nosuchlang"])
+            body = "\n".join(f"{'    ' * (j % 3)}x{j} = '{j}' * 2  # {j}" for j in range(rng.randint(1, 45)))
+            if rng.random() < 0.3:
+                body += '\n\n\ndef f():\n    """doc\n    string"""'
+            parts.append(f"```{lang}\n{body}\n```")
+        elif kind == "table":
+            rows = "\n".join(f"| {j} | v{j} | **w** |" for j in range(rng.randint(1, 9)))
+            parts.append("| a | b | c |\n|---|:---:|--:|\n" + rows)
+        elif kind == "ul":
+            parts.append("\n".join(f"- item {j} text" for j in range(rng.randint(1, 7))))
+        elif kind == "ol":
+            parts.append("\n".join(f"{j + 1}. step {j}" for j in range(rng.randint(1, 7))))
+        elif kind == "quote":
+            parts.append("> quoted text\n> more of it")
+        elif kind == "nested":
+            parts.append("- outer\n  - inner one\n  - inner two\n- outer again\n\n  continued paragraph")
+        else:
+            parts.append("---")
+    return "\n\n".join(parts) + "\n"
+
+
+def stream(console: Console, text: str, seed: int, *, cursor: bool = True) -> MarkdownDocument:
+    document = MarkdownDocument()
+    tokens = tokenize(text)
+    rng = random.Random(seed)
+    i = 0
+    while i < len(tokens):
+        n = rng.randint(1, 40)
+        document.append("".join(tokens[i : i + n]))
+        i += n
+        document.render(console, WIDTH, cursor=cursor)
+    document.render(console, WIDTH, final=True)
+    return document
+
+
+def lines(document: MarkdownDocument) -> list[list]:
+    return [document.line(y) for y in range(document.height)]
+
+
+@pytest.mark.parametrize("name,text", [("welcome", WELCOME), ("code", CODE), ("table", TABLE), ("long", LONG)]
+                         + [(f"generated-{s}", generated(s)) for s in range(5)])
+def test_streamed_render_equals_one_shot_render(console: Console, name: str, text: str) -> None:
+    document = stream(console, text, seed=len(text))
+    one_shot = console.render_lines(ChatMarkdown(text, code_theme="monokai", hyperlinks=False),
+                                    console.options.update(width=WIDTH), pad=False, new_lines=False)
+    assert lines(document) == one_shot
+    assert document.text == text
+    assert document.cursor_at is None
+
+
+def test_chat_markdown_renders_like_rich(console: Console) -> None:
+    """Our Markdown differs from Rich's only in how fast it finds lexers."""
+    for text in (CODE, WELCOME, generated(11, 40), "```nosuchlang\nx = 1\n```\n", "    indented\n    code\n"):
+        options = console.options.update(width=WIDTH)
+        assert console.render_lines(ChatMarkdown(text), options) == console.render_lines(Markdown(text), options)
+
+
+def test_width_change_re_renders_everything(console: Console) -> None:
+    text = generated(3, 30)
+    document = stream(console, text, seed=1)
+    document.render(console, 50, final=True)
+    expected = console.render_lines(ChatMarkdown(text, code_theme="monokai", hyperlinks=False),
+                                    console.options.update(width=50), pad=False, new_lines=False)
+    assert lines(document) == expected
+
+
+def plain(document: MarkdownDocument) -> str:
+    return "\n".join("".join(s.text for s in line) for line in lines(document))
+
+
+def test_open_code_fence_renders_as_code_with_cursor(console: Console) -> None:
+    document = MarkdownDocument()
+    document.append("Intro.\n\n```python\nimport sys\n\nfor line in sys.stdin:\n    print(li")
+    document.render(console, WIDTH, cursor=True)
+    shown = plain(document)
+    assert "```" not in shown and "import sys" in shown
+    assert CURSOR in shown and document.cursor_at is not None
+    # The code lines sit in the code block's background, not as plain text.
+    code_line = next(line for line in lines(document) if "import" in "".join(s.text for s in line))
+    assert any(s.style is not None and s.style.bgcolor is not None for s in code_line)
+
+
+def test_streaming_layout_of_a_code_block_matches_the_final_one(console: Console) -> None:
+    """No jump when the block finishes: the same lines, only re-highlighted."""
+    code = "```python\n" + "\n".join(f"value_{i} = compute({i})" for i in range(30)) + "\n```"
+    document = MarkdownDocument()
+    document.append(code[:-3])
+    document.render(console, WIDTH)
+    streaming = plain(document)
+    document.append("```\n")
+    document.render(console, WIDTH, final=True)
+    assert plain(document) == streaming
+
+
+def test_cursor_at_the_tip_and_gone_when_final(console: Console) -> None:
+    document = MarkdownDocument()
+    document.append("Hello **wor")
+    document.render(console, WIDTH, cursor=True)
+    assert CURSOR in plain(document)
+    document.append("ld**")
+    document.render(console, WIDTH, final=True)
+    assert CURSOR not in plain(document) and "Hello world" in plain(document)
+
+
+def test_finished_blocks_are_not_rendered_again(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each frame renders only the growing tail, so its cost does not grow with the answer."""
+    document = MarkdownDocument()
+    rendered: list[str] = []
+    original = MarkdownDocument._render_text
+
+    def spy(self, console, options, text):  # type: ignore[no-untyped-def]
+        rendered.append(text)
+        return original(self, console, options, text)
+
+    monkeypatch.setattr(MarkdownDocument, "_render_text", spy)
+    for i in range(200):
+        document.append(f"Paragraph {i} with some words.\n\n")
+        document.render(console, WIDTH, cursor=True)
+    total = sum(len(t) for t in rendered)
+    text_length = len(document.text)
+    # Every paragraph is rendered about twice (as tail, then finished): linear, not quadratic.
+    assert total < 4 * text_length
