@@ -28,6 +28,8 @@ class MessageStatus(StrEnum):
     """The stream broke (network, server, stall, crash); the partial text is kept."""
     ERROR = "error"
     """The request failed before any content arrived."""
+    SUPERSEDED = "superseded"
+    """Replaced by a retry; kept (as an alternative), never sent to the model again."""
 
     @property
     def is_partial(self) -> bool:
@@ -133,3 +135,19 @@ class ChatMessage:
     @property
     def usage_obj(self) -> Usage | None:
         return Usage.from_raw(self.usage) if self.usage else None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A message that matches a full-text search."""
+
+    conversation_id: int
+    title: str
+    message_id: int
+    role: Role
+    snippet: str
+    """A short piece of the message around the match, on one line."""
+    highlights: tuple[tuple[int, int], ...]
+    """The (start, end) offsets in `snippet` of the matching words."""
+    created_at: float
+    """When the message was written."""

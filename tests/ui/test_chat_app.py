@@ -241,3 +241,45 @@ async def test_help_screen_lists_keys(tmp_path: Path) -> None:
             assert key in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_retry_asks_again_in_place_and_keeps_the_old_answer(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(Reply(chunks=[sse(openai_chunk("broken ans")), 0.05], drop=True))
+    server.queue(openai_text_reply(["A fresh, ", "whole answer."]))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "question")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner))
+        await pilot.press("ctrl+r")
+        await wait_for(lambda: app.screen._streaming_view is None and not app.screen.query(InterruptedBanner))
+        assert [v.text for v in app.screen.query(UserMessageView)] == ["question"]
+        answers = app.screen.query(AssistantMessageView)
+        assert [a.body.text for a in answers] == ["A fresh, whole answer."]
+    messages = store.messages(store.last_conversation_id())
+    assert [(m.role, m.status) for m in messages] == [
+        (Role.USER, MessageStatus.COMPLETE), (Role.ASSISTANT, MessageStatus.SUPERSEDED),
+        (Role.ASSISTANT, MessageStatus.COMPLETE)]
+    assert messages[1].text == "broken ans"  # kept
+    # The retry sent the question once, without the broken answer.
+    assert server.requests[1].body["messages"] == [{"role": "user", "content": "question"}]
+    app2 = make_app(store, conversation_id=store.last_conversation_id())
+    async with app2.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert [a.body.text for a in app2.screen.query(AssistantMessageView)] == ["A fresh, whole answer."]
+
+
+async def test_stall_and_retry_countdown_are_shown(server: SSETestServer, tmp_path: Path) -> None:
+    from chat_tui.ui.widgets.typing_indicator import TypingIndicator
+
+    server.queue(error_reply(503, "overloaded", headers={"retry-after": "1"}))
+    server.queue(Reply(chunks=[sse(openai_chunk("partial")), 2.0, sse(openai_chunk(" more"))]))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url, stall_timeout=0.5, retries=2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "hi")
+        await wait_for(lambda: "retrying in" in str(app.screen.query_one(TypingIndicator).render()))
+        assert "503" in str(app.screen.query_one(TypingIndicator).render())
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner), timeout=8)
+        reason = app.screen.query_one(InterruptedBanner).reason
+        assert reason == "No data for 0.5 s: the stream stalled after 7 characters."

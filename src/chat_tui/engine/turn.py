@@ -177,15 +177,23 @@ class ChatEngine:
     def history(self, conversation_id: int, *, before: int | None = None) -> list[PromptMessage]:
         messages = [
             m for m in self.store.messages(conversation_id)
-            if (before is None or m.id < before) and m.status != MessageStatus.STREAMING
+            if (before is None or m.id < before) and m.status not in (MessageStatus.STREAMING, MessageStatus.SUPERSEDED)
         ]
         return build_prompts(messages, to_prompt)
 
     async def run_turn(
-        self, conversation_id: int, prompt: str | None = None, *, continue_message_id: int | None = None
+        self,
+        conversation_id: int,
+        prompt: str | None = None,
+        *,
+        continue_message_id: int | None = None,
+        retry_message_id: int | None = None,
     ) -> AsyncIterator[list[TurnEvent]]:
-        """Send `prompt` (or continue a partial answer) and stream the reply, running its tool calls."""
-        rnd, user_id = self._open_turn(conversation_id, prompt, continue_message_id)
+        """Send `prompt` (or continue a partial answer, or ask again in place of an
+        answer) and stream the reply, running its tool calls."""
+        if retry_message_id is not None:
+            prompt = self._supersede(conversation_id, retry_message_id)
+        rnd, user_id = self._open_turn(conversation_id, prompt, continue_message_id, reuse_prompt=retry_message_id is not None)
         self.store.touch_conversation(conversation_id, provider=self.provider.name, model=self.provider.model)
         message_ids = [rnd.message_id]
         try:
@@ -222,14 +230,31 @@ class ChatEngine:
         ended.message_ids = message_ids
         yield [ended]
 
+    def _supersede(self, conversation_id: int, message_id: int) -> str:
+        """Retire the answer `message_id` (and the rest of its turn) for a retry; its prompt."""
+        messages = self.store.messages(conversation_id)
+        target = next((m for m in messages if m.id == message_id and m.role == Role.ASSISTANT), None)
+        user = next((m for m in reversed(messages) if m.role == Role.USER and m.id < message_id), None)
+        if target is None or user is None:
+            raise ValueError(f"no answer {message_id} to retry")
+        for message in messages:
+            if message.id > user.id and message.status != MessageStatus.SUPERSEDED:
+                self.store.finish(message.id, MessageStatus.SUPERSEDED, error_kind=message.error_kind,
+                                  error_message=message.error_message, duration_ms=message.duration_ms)
+        return user.text
+
     def _open_turn(
-        self, conversation_id: int, prompt: str | None, continue_message_id: int | None
+        self, conversation_id: int, prompt: str | None, continue_message_id: int | None, *, reuse_prompt: bool = False
     ) -> tuple[_Round, int | None]:
         """Save the prompt (or reopen the message to continue); the first round and the user message id."""
         store = self.store
         if continue_message_id is None:
             if prompt is None:
                 raise ValueError("run_turn needs a prompt or a message to continue")
+            if reuse_prompt:  # a retry: the prompt is already the conversation's last user message
+                request = self._request(self.history(conversation_id))
+                message_id = store.start_assistant(conversation_id, model=self.provider.model, provider=self.provider.name)
+                return _Round(message_id, request, _TurnState()), None
             user_id = store.add_message(conversation_id, Role.USER, prompt)
             self._title_from(conversation_id, prompt)
             request = self._request(self.history(conversation_id))

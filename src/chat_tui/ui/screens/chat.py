@@ -128,7 +128,10 @@ class ChatScreen(Screen[None]):
             return
         self.conversation_id = conversation_id
         self.query_one(HeaderBar).set_title(conversation.title)
-        messages = [m for m in store.messages(conversation_id) if m.role in (Role.USER, Role.ASSISTANT)]
+        messages = [
+            m for m in store.messages(conversation_id)
+            if m.role in (Role.USER, Role.ASSISTANT) and m.status != MessageStatus.SUPERSEDED
+        ]
         self.prompt.sent = [m.text for m in messages if m.role == Role.USER]
         # Only the end is mounted now; older messages are mounted as the user
         # scrolls up, so a conversation of any length opens at once.
@@ -196,9 +199,15 @@ class ChatScreen(Screen[None]):
         return self.conversation_id
 
     @work(exclusive=True, group="turn")
-    async def run_turn(self, prompt: str | None = None, continue_id: int | None = None) -> None:
+    async def run_turn(
+        self, prompt: str | None = None, continue_id: int | None = None, retry_id: int | None = None
+    ) -> None:
         transcript = self.transcript
-        if continue_id is not None:
+        if retry_id is not None:
+            await self._remove_answers_of_turn(retry_id)
+            view = AssistantMessageView(streaming=True)
+            await transcript.mount(view)
+        elif continue_id is not None:
             view = self._view_for(continue_id)
             if view is None:
                 return
@@ -213,7 +222,9 @@ class ChatScreen(Screen[None]):
         self._streaming_view = view
         try:
             conversation_id = self._ensure_conversation()
-            turn = self.engine.run_turn(conversation_id, prompt, continue_message_id=continue_id)
+            turn = self.engine.run_turn(
+                conversation_id, prompt, continue_message_id=continue_id, retry_message_id=retry_id
+            )
             async with contextlib.aclosing(turn) as events:
                 async for batch in events:
                     view = await self._apply(view, batch)
@@ -309,11 +320,24 @@ class ChatScreen(Screen[None]):
             self.retry(banner.message_id)
 
     def retry(self, message_id: int) -> None:
-        """Ask again from scratch: the same prompt, a new answer."""
-        messages = self.engine.store.messages(self.conversation_id) if self.conversation_id else []
-        prompt = next((m.text for m in reversed(messages) if m.role == Role.USER and m.id < message_id), None)
-        if prompt is not None:
-            self.run_turn(prompt=prompt)
+        """Ask again from scratch: the same prompt, a new answer in place of the old one
+        (which stays in the store, superseded)."""
+        self.run_turn(retry_id=message_id)
+
+    async def _remove_answers_of_turn(self, message_id: int) -> None:
+        """Remove the views of the answer `message_id` and the rest of its turn."""
+        children = list(self.transcript.children)
+        target = next((i for i, w in enumerate(children)
+                       if isinstance(w, AssistantMessageView) and w.message_id == message_id), None)
+        if target is None:
+            return
+        start = target
+        while start > 0 and not isinstance(children[start - 1], UserMessageView):
+            start -= 1
+        end = target + 1
+        while end < len(children) and not isinstance(children[end], UserMessageView):
+            end += 1
+        await self.transcript.remove_children(children[start:end])
 
     @on(InterruptedBanner.ActionRequested)
     def handle_banner(self, event: InterruptedBanner.ActionRequested) -> None:

@@ -38,11 +38,11 @@ def describe_stop(status: MessageStatus, error_kind: str | None, error_message: 
         "crash": "chat-tui stopped while this answer streamed",
     }.get(kind, "The answer stopped")
     detail = sanitize(error_message or "")
+    if kind == "stall" and detail:
+        return f"{detail.rstrip('.')} after {received}." if chars else detail
     text = f"{what} after {received}." if chars else f"{what}."
     if detail and kind not in ("crash", "length", "connection"):
         text += f" {detail}"
-    elif kind == "stall" and detail:
-        text = f"{what} after {received}: {detail}"
     return text
 
 
