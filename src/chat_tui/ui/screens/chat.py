@@ -70,6 +70,22 @@ class EarlierMessages(Static):
         return Content(f"↑ {self.count:,} earlier messages (scroll up to see them)")
 
 
+class EmptyState(Static):
+    """What an empty conversation shows: where to start."""
+
+    DEFAULT_CSS = """
+    EmptyState { width: 1fr; height: auto; margin: 4 2; color: $text-muted; text-align: center; }
+    """
+
+    def __init__(self, demo: bool) -> None:
+        lines: list = [("Start a conversation", "bold $text"), "\n\nType below and press Enter. Esc stops an answer; "
+                       "F1 lists every key; Ctrl+O opens saved conversations."]
+        if demo:
+            lines += ["\n\nTry: ", ("show me some code", "$accent"), " · ", ("compare sorting algorithms", "$accent"),
+                      " · ", ("calculate 12 * (3 + 4)", "$accent"), " (calls a tool) · ", ("something long", "$accent")]
+        super().__init__(Content.assemble(*lines))
+
+
 class ChatScreen(Screen[None]):
     PAGE = 30
     """Messages mounted at a time when a saved conversation opens or scrolls up."""
@@ -117,6 +133,8 @@ class ChatScreen(Screen[None]):
         self.watch(self.transcript, "scroll_y", self._near_top, init=False)
         if self.conversation_id is not None:
             await self.load_conversation(self.conversation_id)
+        else:
+            self._show_empty_state(True)
         self.prompt.focus()
 
     # -- loading ---------------------------------------------------------------------------
@@ -141,7 +159,7 @@ class ChatScreen(Screen[None]):
         if self._earlier:
             await transcript.mount(EarlierMessages(len(self._earlier)))
         await transcript.mount_all([message_view(m) for m in messages[-self.PAGE:]])
-        self._show_demo_hint(not messages)
+        self._show_empty_state(not messages)
         transcript.scroll_end(animate=False, immediate=True)
         transcript.anchor()
 
@@ -189,9 +207,15 @@ class ChatScreen(Screen[None]):
         self.prompt.clear()
         self.run_turn(prompt=text)
 
-    def _show_demo_hint(self, show: bool) -> None:
+    def _show_empty_state(self, show: bool) -> None:
+        """The demo hint and the empty state, shown only while the conversation is empty."""
         for hint in self.query("#demo-hint"):
             hint.display = show
+        empty = self.transcript.query(EmptyState)
+        if show and not empty:
+            self.transcript.mount(EmptyState(self.is_demo))
+        elif not show:
+            empty.remove()
 
     def _ensure_conversation(self) -> int:
         if self.conversation_id is None:
@@ -214,7 +238,7 @@ class ChatScreen(Screen[None]):
             view.resume()
         else:
             assert prompt is not None
-            self._show_demo_hint(False)
+            self._show_empty_state(False)
             await transcript.mount(UserMessageView(prompt))
             view = AssistantMessageView(streaming=True)
             await transcript.mount(view)
@@ -357,7 +381,7 @@ class ChatScreen(Screen[None]):
         self.conversation_id = None
         await self.transcript.remove_children()
         self.query_one(HeaderBar).set_title("")
-        self._show_demo_hint(True)
+        self._show_empty_state(True)
         self.prompt.focus()
 
     def action_help(self) -> None:
