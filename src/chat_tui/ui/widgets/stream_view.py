@@ -30,6 +30,7 @@ class MarkdownStreamView(Widget):
 
     FRAME_INTERVAL = 1 / 60
     """The shortest time between two renders while streaming."""
+    MAX_FRAME_INTERVAL = 0.2
     BLINK_INTERVAL = 0.5
     blink = True
     """Blink the cursor (turned off in snapshot tests, for determinism)."""
@@ -45,6 +46,7 @@ class MarkdownStreamView(Widget):
         self._blink_timer: Timer | None = None
         self._cursor_shown = True
         self._last_frame = 0.0
+        self._interval = self.FRAME_INTERVAL
         self._strips: dict[int, Strip] = {}
         self.frames = 0
         """How many times the document was rendered (for benchmarks)."""
@@ -69,7 +71,7 @@ class MarkdownStreamView(Widget):
         self._dirty = True
         if self._frame_timer is None and self.is_mounted:
             # Never 0: a Textual timer with a zero delay never fires.
-            delay = max(0.001, self._last_frame + self.FRAME_INTERVAL - time.monotonic())
+            delay = max(0.001, self._last_frame + self._interval - time.monotonic())
             self._frame_timer = self.set_timer(delay, self._frame, name="stream-frame")
 
     def finish(self) -> None:
@@ -89,9 +91,14 @@ class MarkdownStreamView(Widget):
         width = self.size.width
         if not self._dirty or width <= 0:
             return
-        self._last_frame = time.monotonic()
+        self._last_frame = start = time.monotonic()
         old_height = self.document.height
         first_changed = self._render(width)
+        # A frame that was expensive to render (a big table, a burst of text)
+        # spaces the next ones out, so rendering never takes more than about a
+        # third of the time: the app stays responsive on any stream.
+        cost = time.monotonic() - start
+        self._interval = min(self.MAX_FRAME_INTERVAL, max(self.FRAME_INTERVAL, 2 * cost))
         self._cursor_shown = True
         if self.document.height != old_height:
             self.refresh(layout=True)
