@@ -9,6 +9,7 @@ the tip blinks by repainting one line, without rendering anything again.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from textual.geometry import Region, Size
@@ -17,7 +18,9 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from chat_tui.sanitize import sanitize
-from chat_tui.ui.markdown_document import CURSOR, MarkdownDocument
+
+if TYPE_CHECKING:
+    from chat_tui.ui.markdown_document import MarkdownDocument
 
 
 class MarkdownStreamView(Widget):
@@ -37,7 +40,12 @@ class MarkdownStreamView(Widget):
 
     def __init__(self, text: str = "", *, streaming: bool = False, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.document = MarkdownDocument()
+        # Imported here: the Markdown parser and highlighter load when the first
+        # answer needs them, not before the app's first frame.
+        from chat_tui.ui.markdown_document import CURSOR, MarkdownDocument
+
+        self.document: MarkdownDocument = MarkdownDocument()
+        self._cursor = CURSOR
         self.document.append(sanitize(text))
         self.streaming = streaming
         self._dirty = True
@@ -138,7 +146,7 @@ class MarkdownStreamView(Widget):
             segments = self.document.line(y)
             cursor = self.document.cursor_at
             if cursor is not None and not self._cursor_shown and y == self.document.finished_line_count + cursor[0]:
-                segments = [Segment(s.text.replace(CURSOR, " "), s.style, s.control) for s in segments]
+                segments = [Segment(s.text.replace(self._cursor, " "), s.style, s.control) for s in segments]
             style = self.rich_style
             strip = Strip(segments).apply_style(style).extend_cell_length(self.size.width, style)
             self._strips[y] = strip
