@@ -1,6 +1,9 @@
-"""Settings: defaults, then the environment, then command-line flags.
+"""Settings: defaults, then the config file, then the environment, then command-line flags.
 
-(The TOML config file joins this chain as its own layer; see README.)
+`load_settings(environ, **flags)` reads the TOML config file (see
+`chat_tui.config_file`), picks the profile (`--profile`, else
+`CHAT_TUI_PROFILE`, else the file's `default_profile`) and lays the layers on
+top of each other; `from_environment` does the same from an already read file.
 """
 
 from __future__ import annotations
@@ -8,10 +11,29 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from chat_tui.config_file import PROVIDER_KINDS, FileConfig, read_config_file
 from chat_tui.errors import ConfigError
 
-PROVIDER_KINDS = ("openai", "anthropic", "demo")
+if TYPE_CHECKING:
+    from chat_tui.engine.mcp import MCPServerConfig
+
+__all__ = ["PROVIDER_KINDS", "Prices", "Settings", "from_environment", "load_settings", "resolve_provider_kind"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """What a model costs, in dollars per million tokens."""
+
+    input: float
+    """Per million prompt (input) tokens."""
+    output: float
+    """Per million completion (output) tokens."""
+
+    def cost(self, prompt_tokens: int | None, completion_tokens: int | None) -> float:
+        """Dollars for this many tokens (unknown counts count as 0)."""
+        return ((prompt_tokens or 0) * self.input + (completion_tokens or 0) * self.output) / 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +56,36 @@ class Settings:
     demo_speed: float = 60.0
     """Tokens per second of the demo provider."""
     extra_headers: dict[str, str] = field(default_factory=dict)
+    """HTTP headers sent with every request (a profile's `headers`)."""
+    profile: str = ""
+    """The config file profile in use; empty: none."""
+    api_key: str = field(default="", repr=False)
+    """A key written in the config file (only accepted from a file only its owner can read);
+    the environment variable named by `api_key_env` wins over it."""
+    prices: Prices | None = None
+    """The profile's prices, to show what a conversation cost; None: unknown."""
+    frame_rate: float = 60.0
+    """Screen updates per second while an answer streams."""
+    retry_base_delay: float = 1.0
+    """Seconds before the first automatic retry (doubling with each retry)."""
+    retry_max_delay: float = 30.0
+    """The longest wait between automatic retries."""
+    tools_enabled: bool = True
+    """Offer the model the built-in tools."""
+    tool_timeout: float = 30.0
+    """Seconds a tool call may run."""
+    allow_mutating_tools: bool = False
+    """Offer tools that change things without enabling each one."""
+    mcp_servers: tuple[MCPServerConfig, ...] = ()
+    """MCP servers whose tools to offer."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """Key bindings to override: action name -> key (as Textual names keys, e.g. "ctrl+n")."""
+    theme: str = ""
+    """The Textual theme; empty: the default."""
+    config_file: str = ""
+    """The config file these settings were read from; empty: none was."""
+    warnings: tuple[str, ...] = ()
+    """Things the user should know about the configuration (one line each)."""
 
 
 def resolve_provider_kind(settings: Settings, environ: Mapping[str, str] = os.environ) -> str:
@@ -53,20 +105,52 @@ def resolve_provider_kind(settings: Settings, environ: Mapping[str, str] = os.en
     return "demo"
 
 
-def from_environment(environ: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
-    """Settings from CHAT_TUI_* variables, then the given overrides (flags) on top."""
-    values: dict[str, object] = {}
-    env_map = {
-        "provider": "CHAT_TUI_PROVIDER",
-        "model": "CHAT_TUI_MODEL",
-        "base_url": "CHAT_TUI_BASE_URL",
-        "system_prompt": "CHAT_TUI_SYSTEM_PROMPT",
-    }
-    for key, var in env_map.items():
+_ENV_STRINGS = {
+    "provider": "CHAT_TUI_PROVIDER",
+    "model": "CHAT_TUI_MODEL",
+    "base_url": "CHAT_TUI_BASE_URL",
+    "api_key_env": "CHAT_TUI_API_KEY_ENV",
+    "system_prompt": "CHAT_TUI_SYSTEM_PROMPT",
+    "theme": "CHAT_TUI_THEME",
+}
+_ENV_NUMBERS = (
+    ("stall_timeout", "CHAT_TUI_STALL_TIMEOUT", float),
+    ("retries", "CHAT_TUI_RETRIES", int),
+    ("demo_speed", "CHAT_TUI_DEMO_SPEED", float),
+    ("frame_rate", "CHAT_TUI_FRAME_RATE", float),
+)
+
+
+def _file_layer(file: FileConfig | None, profile: str) -> dict[str, Any]:
+    """The config file's values, with the chosen profile's on top."""
+    if not profile:
+        return dict(file.values) if file else {}
+    if file is None:
+        raise ConfigError(f"No profile {profile!r}: there is no config file (`chat-tui config init` writes one).")
+    if profile not in file.profiles:
+        known = f"its profiles are {', '.join(sorted(file.profiles))}" if file.profiles else "it has no profiles"
+        raise ConfigError(f"No profile {profile!r} in {file.path}: {known}.")
+    values = {**file.values, **file.profiles[profile], "profile": profile}
+    if "prices" in values:
+        values["prices"] = Prices(**values["prices"])
+    return values
+
+
+def from_environment(
+    environ: Mapping[str, str] = os.environ, *, file: FileConfig | None = None, **overrides: object
+) -> Settings:
+    """Settings from the config `file` (when given), then CHAT_TUI_* variables, then the overrides (flags)."""
+    profile = str(overrides.pop("profile", None) or environ.get("CHAT_TUI_PROFILE") or (file.default_profile if file else ""))
+    values = _file_layer(file, profile)
+    if file is not None:
+        values["config_file"] = str(file.path)
+        values["warnings"] = file.warnings
+    if values.get("base_url") and values.get("provider", "openai") == "openai" and environ.get("OPENAI_BASE_URL"):
+        values["base_url"] = environ["OPENAI_BASE_URL"]  # the environment wins over the file
+    for key, var in _ENV_STRINGS.items():
         if environ.get(var):
             values[key] = environ[var]
-    for key, var, kind in (("stall_timeout", "CHAT_TUI_STALL_TIMEOUT", float), ("retries", "CHAT_TUI_RETRIES", int),
-                           ("demo_speed", "CHAT_TUI_DEMO_SPEED", float)):
+    for key, var, kind in _ENV_NUMBERS:
         if environ.get(var):
             try:
                 values[key] = kind(environ[var])
@@ -78,4 +162,13 @@ def from_environment(environ: Mapping[str, str] = os.environ, **overrides: objec
         raise ConfigError(f"The stall timeout must be a number of seconds above 0, not {settings.stall_timeout!r}.")
     if settings.retries < 0:
         raise ConfigError(f"The number of retries must be 0 or more, not {settings.retries!r}.")
+    if not 1 <= settings.frame_rate <= 240:
+        raise ConfigError(f"The frame rate must be between 1 and 240 frames a second, not {settings.frame_rate!r}.")
     return settings
+
+
+def load_settings(environ: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
+    """Settings from the config file at `paths.config_path()`, the environment and the overrides (flags)."""
+    from chat_tui.paths import config_path
+
+    return from_environment(environ, file=read_config_file(config_path(environ)), **overrides)

@@ -7,10 +7,13 @@ from typing import Any
 
 from chat_tui.domain import ChatMessage, Conversation, MessageStatus, Role
 
+FORMAT = "chat-tui/1"
+"""The `format` of the JSON documents chat-tui writes and imports."""
+
 
 def conversation_to_json(conversation: Conversation, messages: list[ChatMessage]) -> dict[str, Any]:
     return {
-        "format": "chat-tui/1",
+        "format": FORMAT,
         "id": conversation.id,
         "title": conversation.title,
         "created_at": conversation.created_at,
@@ -35,9 +38,22 @@ def conversation_to_json(conversation: Conversation, messages: list[ChatMessage]
                 "ttft_ms": m.ttft_ms,
                 "duration_ms": m.duration_ms,
                 "created_at": m.created_at,
+                "updated_at": m.updated_at,
             }
             for m in messages
         ],
+    }
+
+
+def conversations_to_json(conversations: list[tuple[Conversation, list[ChatMessage]]]) -> dict[str, Any]:
+    """Several conversations as one document (what `chat-tui export --all` writes).
+
+    Each is as `conversation_to_json` writes it; a partial answer keeps its
+    status (`cancelled`, `interrupted`, `error`) and its error."""
+    return {
+        "format": FORMAT,
+        "exported_at": time.time(),
+        "conversations": [conversation_to_json(c, m) for c, m in conversations],
     }
 
 

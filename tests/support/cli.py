@@ -16,7 +16,9 @@ def cli_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str,
     # No keys from the developer's shell, and no PYTHONUNBUFFERED: the CLI must flush by itself.
     env = {k: v for k, v in os.environ.items()
            if k not in _SCRUB and k != "PYTHONUNBUFFERED" and not k.startswith("CHAT_TUI_")}
-    env.update({"CHAT_TUI_DATA_DIR": str(data_dir), "CHAT_TUI_DEMO_SPEED": "100000", "PYTHONIOENCODING": "utf-8"})
+    # CHAT_TUI_CONFIG: a private config file (absent unless a test writes it), never the developer's.
+    env.update({"CHAT_TUI_DATA_DIR": str(data_dir), "CHAT_TUI_DEMO_SPEED": "100000", "PYTHONIOENCODING": "utf-8",
+                "CHAT_TUI_CONFIG": str(data_dir / "config.toml")})
     env.update(extra or {})
     return env
 

@@ -27,10 +27,13 @@ def make_provider(settings: Settings, environ: Mapping[str, str] = os.environ) -
 
     default_env = "ANTHROPIC_API_KEY" if kind == "anthropic" else "OPENAI_API_KEY"
     key_env = settings.api_key_env or default_env
-    key = Secret(environ.get(key_env, ""))
+    key = Secret(environ.get(key_env, "") or settings.api_key)
     base_url = settings.base_url or (environ.get("OPENAI_BASE_URL", "") if kind == "openai" else "")
     if not key and not base_url:
-        raise ConfigError(f"No API key: set {key_env}, or use --base-url for a local server, or --provider demo.")
+        profile = f" (profile {settings.profile!r})" if settings.profile else ""
+        raise ConfigError(
+            f"No API key{profile}: set {key_env}, or use --base-url for a local server, or --provider demo."
+        )
     common = dict(api_key=key, stall_timeout=settings.stall_timeout, headers=settings.extra_headers)
     if kind == "anthropic":
         from chat_tui.providers import anthropic

@@ -55,6 +55,29 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX message_chunks_by_message ON message_chunks(message_id, seq);
     """,
+    # 2 -> 3: full-text search over what the user and the model wrote. The
+    # index reads its text from `messages` (no copy); triggers keep it in step
+    # with every insert, delete and change of `messages.text` (streamed text
+    # joins it when finish() folds the chunks in). Existing rows are indexed here.
+    """
+    CREATE VIRTUAL TABLE message_search USING fts5(
+        text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    );
+    INSERT INTO message_search (rowid, text) SELECT id, text FROM messages WHERE role IN ('user', 'assistant');
+    CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+    WHEN new.role IN ('user', 'assistant') BEGIN
+        INSERT INTO message_search (rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER message_search_delete AFTER DELETE ON messages
+    WHEN old.role IN ('user', 'assistant') BEGIN
+        INSERT INTO message_search (message_search, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER message_search_update AFTER UPDATE OF text ON messages
+    WHEN old.role IN ('user', 'assistant') BEGIN
+        INSERT INTO message_search (message_search, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO message_search (rowid, text) VALUES (new.id, new.text);
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,6 +24,8 @@ from typing import Any
 from chat_tui.domain import ChatMessage, Conversation, MessageStatus, Role, ToolCall
 from chat_tui.errors import StoreError
 from chat_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
+from chat_tui.store.search import SearchMixin
+from chat_tui.store.transfer import TransferMixin
 
 _MESSAGE_COLUMNS = (
     "id, conversation_id, role, text, reasoning, tool_calls, tool_call_id, status, model, provider, "
@@ -93,7 +95,7 @@ def _owner_only(path: Path) -> None:
             pass
 
 
-class Store:
+class Store(SearchMixin, TransferMixin):
     """Conversations and messages in one SQLite file."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
@@ -149,10 +151,15 @@ class Store:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
-            for index in range(version, SCHEMA_VERSION):
-                db.execute("BEGIN")
-                _run_script(db, MIGRATIONS[index])
-                db.execute(f"PRAGMA user_version = {index + 1}")
+            while version < SCHEMA_VERSION:
+                # Another process may be migrating the same file at this moment:
+                # take the write lock first, then look at the version again.
+                db.execute("BEGIN IMMEDIATE")
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version < SCHEMA_VERSION:
+                    _run_script(db, MIGRATIONS[version])
+                    version += 1
+                    db.execute(f"PRAGMA user_version = {version}")
                 db.execute("COMMIT")
             if version > SCHEMA_VERSION:
                 raise StoreError(f"The database {path} was written by a newer chat-tui (schema {version}); upgrade chat-tui.")
@@ -386,7 +393,12 @@ class Store:
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
-    """Run a migration's statements inside the caller's transaction."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    """Run a migration's statements inside the caller's transaction (a trigger's
+    body holds semicolons of its own: a statement ends where SQLite says it is complete)."""
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \t\n;"):
+                db.execute(statement)
+            statement = ""
