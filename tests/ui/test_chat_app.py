@@ -194,7 +194,7 @@ async def test_reasoning_streams_in_a_section_that_folds_when_the_answer_starts(
 
     server.queue(Reply(chunks=[
         sse(openai_chunk(reasoning_content="Let me think. ")), sse(openai_chunk(reasoning_content="Two plus two.")),
-        0.4, sse(openai_chunk("The answer is 4.")), sse(openai_chunk(finish="stop")), b"data: [DONE]\n\n"]))
+        1.5, sse(openai_chunk("The answer is 4.")), sse(openai_chunk(finish="stop")), b"data: [DONE]\n\n"]))
     store = open_store(tmp_path)
     app = make_app(store, base_url=server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -283,3 +283,27 @@ async def test_stall_and_retry_countdown_are_shown(server: SSETestServer, tmp_pa
         await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner), timeout=8)
         reason = app.screen.query_one(InterruptedBanner).reason
         assert reason == "No data for 0.5 s: the stream stalled after 7 characters."
+
+
+async def test_settings_reach_the_app_keys_theme_and_tools(tmp_path: Path) -> None:
+    from chat_tui.config import Settings
+    from chat_tui.providers.demo import DemoProvider
+    from chat_tui.ui.app import ChatApp
+
+    store = open_store(tmp_path)
+    settings = Settings(keys={"retry": "f5", "help": "f9"}, theme="nord", tools_enabled=False)
+    app = ChatApp(store=store, provider=DemoProvider(tokens_per_second=0, first_token_delay=0), settings=settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.theme == "nord"
+        assert app.engine.tools.specs() == []
+        await pilot.press("f9")
+        from chat_tui.ui.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        app.theme = "gruvbox"
+        await pilot.pause()
+    # The theme chosen in the app is remembered when the config names none.
+    app2 = make_app(store)
+    async with app2.run_test(size=(100, 30)):
+        assert app2.theme == "gruvbox"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,9 +13,13 @@ from textual.screen import Screen
 from chat_tui.config import Settings
 from chat_tui.domain import ToolCall
 from chat_tui.engine import ChatEngine, RetryPolicy
+from chat_tui.engine.builtin_tools import builtin_registry
+from chat_tui.engine.mcp import MCPTools
+from chat_tui.engine.tools import ToolRegistry
 from chat_tui.providers.base import Provider
 from chat_tui.store import Store
 from chat_tui.ui.screens.chat import ChatScreen
+from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 
 
 class ChatApp(App[None]):
@@ -30,16 +36,32 @@ class ChatApp(App[None]):
         conversation_id: int | None = None,
     ) -> None:
         super().__init__()
-        self.settings = settings or Settings()
+        self.settings = settings = settings or Settings()
         self.store = store
         self.engine = ChatEngine(
             store,
             provider,
-            system_prompt=self.settings.system_prompt,
-            retry=RetryPolicy(attempts=self.settings.retries),
+            system_prompt=settings.system_prompt,
+            retry=RetryPolicy(
+                attempts=settings.retries, base_delay=settings.retry_base_delay, max_delay=settings.retry_max_delay
+            ),
+            tools=self._tool_registry(settings),
             approve=self.approve_tool_call,
         )
         self.initial_conversation_id = conversation_id
+        self._mcp: MCPTools | None = None
+        MarkdownStreamView.FRAME_INTERVAL = 1 / max(1.0, settings.frame_rate)
+
+    @staticmethod
+    def _tool_registry(settings: Settings) -> ToolRegistry:
+        if not settings.tools_enabled:
+            return ToolRegistry()
+        return builtin_registry(timeout=settings.tool_timeout, enable_mutating=settings.allow_mutating_tools)
+
+    @property
+    def state_path(self) -> Path:
+        """Small UI state (the theme chosen in the app), beside the database."""
+        return self.store.path.with_name("ui-state.json")
 
     async def approve_tool_call(self, call: ToolCall) -> bool:
         """Asked by the engine (inside the turn worker) before a call that needs approval."""
@@ -48,8 +70,47 @@ class ChatApp(App[None]):
         return bool(await self.push_screen_wait(ApprovalScreen(call)))
 
     def on_mount(self) -> None:
+        self._apply_theme()
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
         self.push_screen(ChatScreen(self.engine, self.initial_conversation_id))
+        for warning in self.settings.warnings:
+            self.notify(warning, severity="warning", markup=False, timeout=8)
         self.call_after_refresh(self._warm_up)
+        if self.settings.mcp_servers:
+            self.run_worker(self._start_mcp(), group="mcp")
+
+    def _apply_theme(self) -> None:
+        """The configured theme, else the one last chosen in the app (remembered)."""
+        theme = self.settings.theme
+        if not theme:
+            try:
+                theme = json.loads(self.state_path.read_text()).get("theme", "")
+            except (OSError, ValueError, AttributeError):
+                theme = ""
+        if theme in self.available_themes:
+            self.theme = theme
+        elif self.settings.theme:
+            self.notify(f"Unknown theme {theme!r}; see the command palette's theme list.", severity="warning",
+                        markup=False)
+        self.watch(self, "theme", self._remember_theme, init=False)
+
+    def _remember_theme(self, theme: str) -> None:
+        try:
+            fd = os.open(self.state_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump({"theme": theme}, handle)
+        except OSError:
+            pass  # not worth an error: the theme is simply not remembered
+
+    async def _start_mcp(self) -> None:
+        self._mcp = MCPTools(self.settings.mcp_servers, self.engine.tools)
+        for status in await self._mcp.start():
+            if status.ok:
+                self.notify(f"MCP server {status.name}: {len(status.tools)} tools.", markup=False)
+            else:
+                self.notify(f"MCP server {status.name} did not start: {status.error}", severity="error",
+                            markup=False, timeout=10)
 
     def _warm_up(self) -> None:
         """After the first paint: load what the first answer's rendering needs."""
@@ -74,4 +135,6 @@ class ChatApp(App[None]):
         yield SystemCommand("Keys", "Every key binding (F1)", chat.action_help)
 
     async def on_unmount(self) -> None:
+        if self._mcp is not None:
+            await self._mcp.aclose()
         await self.engine.provider.aclose()

@@ -90,14 +90,15 @@ class ChatScreen(Screen[None]):
     PAGE = 30
     """Messages mounted at a time when a saved conversation opens or scrolls up."""
     BINDINGS = [
-        Binding("escape", "cancel_turn", "Stop answer"),
-        Binding("ctrl+n", "new_conversation", "New chat"),
-        Binding("ctrl+o", "open_conversations", "Conversations"),
-        Binding("ctrl+r", "retry", "Retry", show=False),
-        Binding("ctrl+g", "continue_answer", "Continue", show=False),
-        Binding("ctrl+s", "copy_answer", "Copy answer", show=False),
-        Binding("ctrl+t", "copy_code", "Copy code", show=False),
-        Binding("f1", "help", "Help"),
+        # Each id can be given other keys in the config file's [keys] table.
+        Binding("escape", "cancel_turn", "Stop answer", id="stop"),
+        Binding("ctrl+n", "new_conversation", "New chat", id="new"),
+        Binding("ctrl+o", "open_conversations", "Conversations", id="conversations"),
+        Binding("ctrl+r", "retry", "Retry", show=False, id="retry"),
+        Binding("ctrl+g", "continue_answer", "Continue", show=False, id="continue"),
+        Binding("ctrl+s", "copy_answer", "Copy answer", show=False, id="copy_answer"),
+        Binding("ctrl+t", "copy_code", "Copy code", show=False, id="copy_code"),
+        Binding("f1", "help", "Help", id="help"),
     ]
 
     def __init__(self, engine: ChatEngine, conversation_id: int | None = None) -> None:
