@@ -291,7 +291,7 @@ async def test_settings_reach_the_app_keys_theme_and_tools(tmp_path: Path) -> No
     from chat_tui.ui.app import ChatApp
 
     store = open_store(tmp_path)
-    settings = Settings(keys={"retry": "f5", "help": "f9"}, theme="nord", tools_enabled=False)
+    settings = Settings(keys={"retry": "f5", "help": "f9", "new_conversation": "f6"}, theme="nord", tools_enabled=False)
     app = ChatApp(store=store, provider=DemoProvider(tokens_per_second=0, first_token_delay=0), settings=settings)
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.theme == "nord"

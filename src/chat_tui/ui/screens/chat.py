@@ -90,12 +90,12 @@ class ChatScreen(Screen[None]):
     PAGE = 30
     """Messages mounted at a time when a saved conversation opens or scrolls up."""
     BINDINGS = [
-        # Each id can be given other keys in the config file's [keys] table.
-        Binding("escape", "cancel_turn", "Stop answer", id="stop"),
-        Binding("ctrl+n", "new_conversation", "New chat", id="new"),
-        Binding("ctrl+o", "open_conversations", "Conversations", id="conversations"),
+        # Each binding's id (its action's name) can be given other keys in the config file's [keys] table.
+        Binding("escape", "cancel_turn", "Stop answer", id="cancel_turn"),
+        Binding("ctrl+n", "new_conversation", "New chat", id="new_conversation"),
+        Binding("ctrl+o", "open_conversations", "Conversations", id="open_conversations"),
         Binding("ctrl+r", "retry", "Retry", show=False, id="retry"),
-        Binding("ctrl+g", "continue_answer", "Continue", show=False, id="continue"),
+        Binding("ctrl+g", "continue_answer", "Continue", show=False, id="continue_answer"),
         Binding("ctrl+s", "copy_answer", "Copy answer", show=False, id="copy_answer"),
         Binding("ctrl+t", "copy_code", "Copy code", show=False, id="copy_code"),
         Binding("f1", "help", "Help", id="help"),
