@@ -307,3 +307,30 @@ async def test_settings_reach_the_app_keys_theme_and_tools(tmp_path: Path) -> No
     app2 = make_app(store)
     async with app2.run_test(size=(100, 30)):
         assert app2.theme == "gruvbox"
+
+
+async def test_edit_last_message_and_regenerate(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(openai_text_reply(["first answer"]), openai_text_reply(["edited answer"]),
+                 openai_text_reply(["regenerated answer"]))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "what is a monad")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(AssistantMessageView))
+        await pilot.press("f2")
+        assert app.screen.prompt.text == "what is a monad"
+        app.screen.prompt.load_text("what is a functor")
+        await pilot.press("enter")
+        await wait_for(lambda: [a.body.text for a in app.screen.query(AssistantMessageView)] == ["edited answer"])
+        assert [u.text for u in app.screen.query(UserMessageView)] == ["what is a functor"]
+        await wait_for(lambda: app.screen._streaming_view is None)
+        await pilot.press("f5")
+        await wait_for(lambda: [a.body.text for a in app.screen.query(AssistantMessageView)] == ["regenerated answer"])
+        await wait_for(lambda: app.screen._streaming_view is None)
+    assert server.requests[1].body["messages"] == [{"role": "user", "content": "what is a functor"}]
+    assert server.requests[2].body["messages"] == [{"role": "user", "content": "what is a functor"}]
+    messages = store.messages(store.last_conversation_id())
+    current = [(m.role, m.text) for m in messages if m.status != MessageStatus.SUPERSEDED]
+    assert current == [(Role.USER, "what is a functor"), (Role.ASSISTANT, "regenerated answer")]
+    kept = [m.text for m in messages if m.status == MessageStatus.SUPERSEDED]
+    assert kept == ["what is a monad", "first answer", "edited answer"]

@@ -188,11 +188,16 @@ class ChatEngine:
         *,
         continue_message_id: int | None = None,
         retry_message_id: int | None = None,
+        edit_message_id: int | None = None,
     ) -> AsyncIterator[list[TurnEvent]]:
         """Send `prompt` (or continue a partial answer, or ask again in place of an
-        answer) and stream the reply, running its tool calls."""
+        answer, or send `prompt` in place of the user message `edit_message_id`)
+        and stream the reply, running its tool calls. Replaced messages are kept,
+        superseded, and never sent to the model again."""
         if retry_message_id is not None:
             prompt = self._supersede(conversation_id, retry_message_id)
+        if edit_message_id is not None:
+            self._supersede_from(conversation_id, edit_message_id)
         rnd, user_id = self._open_turn(conversation_id, prompt, continue_message_id, reuse_prompt=retry_message_id is not None)
         self.store.touch_conversation(conversation_id, provider=self.provider.name, model=self.provider.model)
         message_ids = [rnd.message_id]
@@ -230,6 +235,13 @@ class ChatEngine:
         ended.message_ids = message_ids
         yield [ended]
 
+    def _supersede_from(self, conversation_id: int, user_message_id: int) -> None:
+        """Retire a user message and everything after it (the user edits it)."""
+        messages = self.store.messages(conversation_id)
+        if not any(m.id == user_message_id and m.role == Role.USER for m in messages):
+            raise ValueError(f"no user message {user_message_id} to edit")
+        self._retire(messages, user_message_id)
+
     def _supersede(self, conversation_id: int, message_id: int) -> str:
         """Retire the answer `message_id` (and the rest of its turn) for a retry; its prompt."""
         messages = self.store.messages(conversation_id)
@@ -237,11 +249,15 @@ class ChatEngine:
         user = next((m for m in reversed(messages) if m.role == Role.USER and m.id < message_id), None)
         if target is None or user is None:
             raise ValueError(f"no answer {message_id} to retry")
+        self._retire(messages, user.id + 1)
+        return user.text
+
+    def _retire(self, messages: list[ChatMessage], first_id: int) -> None:
+        """Mark the messages from `first_id` on superseded (kept, never sent again)."""
         for message in messages:
-            if message.id > user.id and message.status != MessageStatus.SUPERSEDED:
+            if message.id >= first_id and message.status != MessageStatus.SUPERSEDED:
                 self.store.finish(message.id, MessageStatus.SUPERSEDED, error_kind=message.error_kind,
                                   error_message=message.error_message, duration_ms=message.duration_ms)
-        return user.text
 
     def _open_turn(
         self, conversation_id: int, prompt: str | None, continue_message_id: int | None, *, reuse_prompt: bool = False

@@ -133,6 +133,9 @@ class ChatApp(App[None]):
         yield SystemCommand("Copy last answer", "Copy its Markdown source to the clipboard (Ctrl+S)", chat.action_copy_answer)
         yield SystemCommand("Copy last code block", "Copy the last answer's last code block (Ctrl+T)", chat.action_copy_code)
         yield SystemCommand("Keys", "Every key binding (F1)", chat.action_help)
+        yield SystemCommand("Edit last message", "Change your last message and resend it (F2)", chat.action_edit_last)
+        yield SystemCommand("Regenerate answer", "Ask the last question again; the old answer is kept (F5)",
+                            chat.action_regenerate)
 
     async def on_unmount(self) -> None:
         if self._mcp is not None:

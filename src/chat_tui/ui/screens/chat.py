@@ -99,6 +99,8 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+s", "copy_answer", "Copy answer", show=False, id="copy_answer"),
         Binding("ctrl+t", "copy_code", "Copy code", show=False, id="copy_code"),
         Binding("f1", "help", "Help", id="help"),
+        Binding("f2", "edit_last", "Edit last message", show=False, id="edit_last"),
+        Binding("f5", "regenerate", "Regenerate", show=False, id="regenerate"),
     ]
 
     def __init__(self, engine: ChatEngine, conversation_id: int | None = None) -> None:
@@ -107,6 +109,9 @@ class ChatScreen(Screen[None]):
         self.conversation_id = conversation_id
         self._streaming_view: AssistantMessageView | None = None
         self._earlier: list[ChatMessage] = []
+        self._user_view: UserMessageView | None = None
+        self._editing: int | None = None
+        """The id of the user message being edited in the prompt, if any."""
         self._loading_earlier = False
 
     @property
@@ -206,7 +211,9 @@ class ChatScreen(Screen[None]):
         text = event.text
         self.prompt.sent.append(text)
         self.prompt.clear()
-        self.run_turn(prompt=text)
+        editing, self._editing = self._editing, None
+        self.prompt.border_title = None
+        self.run_turn(prompt=text, edit_id=editing)
 
     def _show_empty_state(self, show: bool) -> None:
         """The demo hint and the empty state, shown only while the conversation is empty."""
@@ -225,9 +232,15 @@ class ChatScreen(Screen[None]):
 
     @work(exclusive=True, group="turn")
     async def run_turn(
-        self, prompt: str | None = None, continue_id: int | None = None, retry_id: int | None = None
+        self,
+        prompt: str | None = None,
+        continue_id: int | None = None,
+        retry_id: int | None = None,
+        edit_id: int | None = None,
     ) -> None:
         transcript = self.transcript
+        if edit_id is not None:
+            await self._remove_from(edit_id)
         if retry_id is not None:
             await self._remove_answers_of_turn(retry_id)
             view = AssistantMessageView(streaming=True)
@@ -240,7 +253,8 @@ class ChatScreen(Screen[None]):
         else:
             assert prompt is not None
             self._show_empty_state(False)
-            await transcript.mount(UserMessageView(prompt))
+            self._user_view = UserMessageView(prompt)
+            await transcript.mount(self._user_view)
             view = AssistantMessageView(streaming=True)
             await transcript.mount(view)
         transcript.anchor()
@@ -248,7 +262,8 @@ class ChatScreen(Screen[None]):
         try:
             conversation_id = self._ensure_conversation()
             turn = self.engine.run_turn(
-                conversation_id, prompt, continue_message_id=continue_id, retry_message_id=retry_id
+                conversation_id, prompt, continue_message_id=continue_id, retry_message_id=retry_id,
+                edit_message_id=edit_id,
             )
             async with contextlib.aclosing(turn) as events:
                 async for batch in events:
@@ -289,8 +304,10 @@ class ChatScreen(Screen[None]):
                     view = AssistantMessageView(message_id=message_id, streaming=True)
                     self._streaming_view = view
                     await self.transcript.mount(view)
-                case TurnStarted(message_id=message_id, conversation_id=cid):
+                case TurnStarted(message_id=message_id, conversation_id=cid, user_message_id=user_id):
                     view.message_id = message_id
+                    if user_id is not None and self._user_view is not None:
+                        self._user_view.message_id = user_id
                     conversation = self.engine.store.get_conversation(cid)
                     if conversation is not None:
                         self.query_one(HeaderBar).set_title(conversation.title)
@@ -326,9 +343,42 @@ class ChatScreen(Screen[None]):
 
     # -- actions -----------------------------------------------------------------------------
     def action_cancel_turn(self) -> None:
-        """Esc: stop the streaming answer (nothing happens when none streams)."""
+        """Esc: stop the streaming answer (or stop editing; nothing else happens)."""
         if self._streaming_view is not None:
             self.workers.cancel_group(self, "turn")
+        elif self._editing is not None:
+            self._editing = None
+            self.prompt.border_title = None
+            self.prompt.clear()
+
+    def action_edit_last(self) -> None:
+        """Put the last message back in the prompt; sending replaces it and its answer."""
+        if self._streaming_view is not None:
+            return
+        users = [v for v in self.transcript.query(UserMessageView) if v.message_id is not None]
+        if not users:
+            self.notify("There is no message to edit yet.", severity="warning")
+            return
+        last = users[-1]
+        self._editing = last.message_id
+        self.prompt.load_text(last.text)
+        self.prompt.move_cursor(self.prompt.document.end)
+        self.prompt.border_title = "Editing your last message · Enter resends · Esc cancels"
+        self.prompt.focus()
+
+    def action_regenerate(self) -> None:
+        """Ask the last question again; the old answer is kept, superseded."""
+        answers = [v for v in self.transcript.query(AssistantMessageView) if v.message_id is not None]
+        if answers and self._streaming_view is None:
+            self.retry(answers[-1].message_id)
+
+    async def _remove_from(self, user_message_id: int) -> None:
+        """Remove the view of a user message and everything after it."""
+        children = list(self.transcript.children)
+        start = next((i for i, w in enumerate(children)
+                      if isinstance(w, UserMessageView) and w.message_id == user_message_id), None)
+        if start is not None:
+            await self.transcript.remove_children(children[start:])
 
     def _last_banner(self) -> InterruptedBanner | None:
         banners = list(self.transcript.query(InterruptedBanner))

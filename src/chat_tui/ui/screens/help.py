@@ -19,6 +19,8 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("Esc", "stop the streaming answer (what arrived is kept)"),
         ("Ctrl+R", "retry the last interrupted answer from scratch"),
         ("Ctrl+G", "continue the last interrupted answer where it stopped"),
+        ("F5", "regenerate the last answer (the old one is kept)"),
+        ("F2", "edit your last message and resend it (Esc stops editing)"),
         ("Ctrl+S", "copy the last answer (Markdown source) to the clipboard"),
         ("Ctrl+T", "copy the last code block of the last answer to the clipboard"),
         ("Tab / click, then Enter", "expand a tool call"),
