@@ -334,3 +334,23 @@ async def test_edit_last_message_and_regenerate(server: SSETestServer, tmp_path:
     assert current == [(Role.USER, "what is a functor"), (Role.ASSISTANT, "regenerated answer")]
     kept = [m.text for m in messages if m.status == MessageStatus.SUPERSEDED]
     assert kept == ["what is a monad", "first answer", "edited answer"]
+
+
+async def test_conversation_totals_and_cost_in_the_header(server: SSETestServer, tmp_path: Path) -> None:
+    from chat_tui.config import Prices, Settings
+    from chat_tui.providers.openai_compat import OpenAICompatProvider
+    from chat_tui.ui.app import ChatApp
+    from chat_tui.ui.widgets.header_bar import HeaderBar
+
+    server.queue(openai_text_reply(["one"]), openai_text_reply(["two", " three"]))
+    app = ChatApp(store=open_store(tmp_path), provider=OpenAICompatProvider(base_url=server.base_url, model="m"),
+                  settings=Settings(retries=0, prices=Prices(input=2.0, output=8.0)))
+    async with app.run_test(size=(120, 30)) as pilot:
+        for count, prompt in enumerate(("a", "b"), start=1):
+            await send(pilot, prompt)
+            await wait_for(lambda: app.screen._streaming_view is None
+                           and len(app.screen.query(AssistantMessageView)) == count)
+            await pilot.pause()
+        totals = str(app.screen.query_one(HeaderBar).query_one("#totals").render())
+    # openai_text_reply reports 10 prompt tokens and one completion token per piece.
+    assert totals == f"2 answers · 20 → 3 tokens · ${(20 * 2.0 + 3 * 8.0) / 1e6:.4f}"

@@ -33,7 +33,12 @@ from chat_tui.providers.events import (
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.widgets.header_bar import HeaderBar
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
-from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView, stats_line
+from chat_tui.ui.widgets.message_view import (
+    AssistantMessageView,
+    UserMessageView,
+    conversation_totals,
+    stats_line,
+)
 from chat_tui.ui.widgets.prompt_input import PromptInput
 from chat_tui.ui.widgets.transcript import Transcript
 
@@ -166,6 +171,7 @@ class ChatScreen(Screen[None]):
             await transcript.mount(EarlierMessages(len(self._earlier)))
         await transcript.mount_all([message_view(m) for m in messages[-self.PAGE:]])
         self._show_empty_state(not messages)
+        self._update_totals()
         transcript.scroll_end(animate=False, immediate=True)
         transcript.anchor()
 
@@ -214,6 +220,15 @@ class ChatScreen(Screen[None]):
         editing, self._editing = self._editing, None
         self.prompt.border_title = None
         self.run_turn(prompt=text, edit_id=editing)
+
+    def _update_totals(self) -> None:
+        """The conversation's totals in the header (answers, tokens, cost when priced)."""
+        if self.conversation_id is None:
+            self.query_one(HeaderBar).set_totals("")
+            return
+        prices = getattr(getattr(self.app, "settings", None), "prices", None)
+        messages = self.engine.store.messages(self.conversation_id)
+        self.query_one(HeaderBar).set_totals(conversation_totals(messages, prices))
 
     def _show_empty_state(self, show: bool) -> None:
         """The demo hint and the empty state, shown only while the conversation is empty."""
@@ -276,6 +291,7 @@ class ChatScreen(Screen[None]):
             self.notify(sanitize(str(exc)), title=exc.title, severity="error", markup=False)
         finally:
             self._streaming_view = None
+            self._update_totals()
 
     async def _apply(self, view: AssistantMessageView, batch: list) -> AssistantMessageView:
         """Show one batch of turn events; returns the view that now streams."""
@@ -432,6 +448,7 @@ class ChatScreen(Screen[None]):
         self.conversation_id = None
         await self.transcript.remove_children()
         self.query_one(HeaderBar).set_title("")
+        self._update_totals()
         self._show_empty_state(True)
         self.prompt.focus()
 

@@ -21,6 +21,7 @@ class HeaderBar(Horizontal):
     HeaderBar #app-name { width: auto; text-style: bold; color: $accent; }
     HeaderBar #title { width: 1fr; padding: 0 2; color: $text-muted; }
     HeaderBar #provider { width: auto; }
+    HeaderBar #totals { width: auto; color: $text-muted; margin-right: 2; }
     HeaderBar #demo-badge { width: auto; background: $warning; color: $background; text-style: bold; padding: 0 1; margin-left: 1; }
     """
 
@@ -32,12 +33,16 @@ class HeaderBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Static("chat-tui", id="app-name")
         yield Static("New conversation", id="title")
+        yield Static("", id="totals")
         yield Static(Content(sanitize(self.provider_label)), id="provider")
         if self.demo:
             yield Static("DEMO · no API key set", id="demo-badge")
 
     def set_title(self, title: str) -> None:
         self.query_one("#title", Static).update(Content(sanitize(title) or "New conversation"))
+
+    def set_totals(self, totals: str) -> None:
+        self.query_one("#totals", Static).update(Content(totals))
 
     def set_provider(self, label: str) -> None:
         self.query_one("#provider", Static).update(Content(sanitize(label)))

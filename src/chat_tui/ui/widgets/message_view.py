@@ -56,6 +56,27 @@ def stats_line(ttft_ms: int | None, duration_ms: int | None, usage: dict | None,
     return " · ".join(parts)
 
 
+def conversation_totals(messages: list[ChatMessage], prices: object | None = None) -> str:
+    """Totals over a conversation's answers: count, tokens, and cost when prices are known."""
+    answers = [m for m in messages if m.role.value == "assistant" and m.status != MessageStatus.SUPERSEDED]
+    if not answers:
+        return ""
+    prompt = completion = 0
+    for message in answers:
+        usage = message.usage or {}
+        p = usage.get("prompt_tokens", usage.get("input_tokens"))
+        c = usage.get("completion_tokens", usage.get("output_tokens"))
+        prompt += p if isinstance(p, int) else 0
+        completion += c if isinstance(c, int) else 0
+    parts = [f"{len(answers)} answer{'s' if len(answers) != 1 else ''}"]
+    if prompt or completion:
+        parts.append(f"{prompt:,} → {completion:,} tokens")
+    cost = getattr(prices, "cost", None)
+    if cost is not None and (prompt or completion):
+        parts.append(f"${cost(prompt, completion):.4f}")
+    return " · ".join(parts)
+
+
 class AssistantMessageView(Vertical):
     DEFAULT_CSS = """
     AssistantMessageView {
