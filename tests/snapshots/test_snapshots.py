@@ -229,3 +229,53 @@ class TestToolCalls:
             await pilot.pause()
 
         assert snap_compare(make_app(store, conversation_id=cid), terminal_size=SIZE, run_before=run_before)
+
+
+class TestComforts:
+    def test_search_results(self, snap_compare, tmp_path: Path) -> None:
+        """The conversation list searching for "pouch": the search field holds
+        "pouch" and the one result shows the date, the title "about pelicans"
+        and a snippet with "pouch" in bold."""
+        store = open_store(tmp_path)
+        saved_conversation(store, "show me some code", CODE, MessageStatus.COMPLETE)
+        saved_conversation(store, "about pelicans", "Pelicans scoop fish with their pouch, then drain the water.",
+                           MessageStatus.COMPLETE)
+        fix_times(store)
+        assert snap_compare(make_app(store), terminal_size=SIZE, press=["ctrl+o", *"pouch"])
+
+    def test_help_screen(self, snap_compare, tmp_path: Path) -> None:
+        """F1: every key in sections (Prompt, Answer, Conversations, App), keys in
+        yellow, what they do beside them."""
+        assert snap_compare(make_app(open_store(tmp_path)), terminal_size=(100, 40), press=["f1"])
+
+    def test_reasoning_section(self, snap_compare, tmp_path: Path) -> None:
+        """A reopened answer with reasoning: a folded "▶ Thought for …"/"Reasoning"
+        section above the answer, opened by a click: the reasoning text in a muted
+        colour, then the answer itself."""
+        store = open_store(tmp_path)
+        cid = store.create_conversation(provider="openai", model="o-mini", title="2 + 2?")
+        store.add_message(cid, Role.USER, "What is 2 + 2?")
+        mid = store.start_assistant(cid, model="o-mini", provider="openai")
+        store.append(mid, "**4**.", reasoning="The user asks a simple sum. Two plus two is four; answer briefly.")
+        store.finish(mid, MessageStatus.COMPLETE, ttft_ms=800, duration_ms=1000,
+                     usage={"prompt_tokens": 12, "completion_tokens": 30})
+        fix_times(store)
+
+        async def run_before(pilot) -> None:
+            from chat_tui.ui.widgets.reasoning_view import ReasoningView
+
+            pilot.app.screen.query_one(ReasoningView).collapsed = False
+            await pilot.pause()
+
+        assert snap_compare(make_app(store, conversation_id=cid), terminal_size=SIZE, run_before=run_before)
+
+    def test_config_warning(self, snap_compare, tmp_path: Path) -> None:
+        """A warning from the config file shown as a notification when the app
+        starts (here: an API key kept in the file)."""
+        from chat_tui.config import Settings
+        from chat_tui.providers.demo import DemoProvider
+        from chat_tui.ui.app import ChatApp
+
+        warning = "config.toml: profile 'work' holds an API key; prefer api_key_env (the key stays out of the file)."
+        app = ChatApp(store=open_store(tmp_path), provider=DemoProvider(), settings=Settings(warnings=(warning,)))
+        assert snap_compare(app, terminal_size=SIZE)

@@ -59,3 +59,32 @@ async def test_resume_a_given_conversation(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert [v.text for v in app.screen.query(UserMessageView)] == ["one?"]
+
+
+async def test_search_from_the_conversation_list(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    saved(store, "alpha")
+    target = store.create_conversation(provider="demo", model="demo", title="about pelicans")
+    store.add_message(target, Role.USER, "tell me about pelicans")
+    mid = store.start_assistant(target)
+    store.append(mid, "Pelicans scoop fish with their pouch.")
+    store.finish(mid, MessageStatus.COMPLETE)
+    saved(store, "omega")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+o")
+        screen = app.screen
+        await pilot.press(*"pouch")
+        await pilot.pause()
+        assert screen.query_one("#search").value == "pouch"
+        assert [h.conversation_id for h in screen.hits] == [target]
+        assert "pouch" in str(screen.query_one("OptionList").get_option_at_index(0).prompt)
+        await pilot.press("down", "enter")
+        await wait_for(lambda: bool(app.screen.query(UserMessageView)))
+        assert app.screen.conversation_id == target
+        # A search that finds nothing says so, and hostile FTS syntax is just text.
+        await pilot.press("ctrl+o")
+        await pilot.press(*'"AND (')
+        await pilot.pause()
+        assert app.screen.hits == []
+        assert "Nothing matches" in str(app.screen.query_one("OptionList").get_option_at_index(0).prompt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from chat_tui.domain import Conversation
+from chat_tui.domain import Conversation, SearchHit
 from chat_tui.errors import StoreError
 from chat_tui.sanitize import sanitize
 from chat_tui.store import Store
@@ -29,6 +29,18 @@ def conversation_label(c: Conversation) -> Content:
     return Content.assemble(*parts)
 
 
+def hit_label(hit: SearchHit) -> Content:
+    """A search result: date and title, then the snippet with the matching words bold."""
+    when = time.strftime("%Y-%m-%d", time.localtime(hit.created_at))
+    clean = sanitize(hit.snippet)
+    snippet = Content(clean)
+    if len(clean) == len(hit.snippet):  # offsets still line up
+        for start, end in hit.highlights:
+            snippet = snippet.stylize("bold $accent", start, end)
+    head = Content.assemble((f"{when}  ", "$text-muted"), (sanitize(hit.title) or "Untitled", "bold"))
+    return Content.assemble(head, "\n   ", snippet)
+
+
 class ConversationsScreen(ModalScreen[int | None]):
     DEFAULT_CSS = """
     ConversationsScreen { align: center middle; }
@@ -38,6 +50,7 @@ class ConversationsScreen(ModalScreen[int | None]):
     }
     ConversationsScreen #heading { text-style: bold; height: 1; margin-bottom: 1; }
     ConversationsScreen OptionList, ConversationsScreen OptionList:focus { height: 1fr; border: none; }
+    ConversationsScreen #search { margin-bottom: 1; }
     ConversationsScreen #rename { display: none; }
     ConversationsScreen #rename.-visible { display: block; }
     ConversationsScreen #keys { color: $text-muted; height: 1; }
@@ -53,17 +66,58 @@ class ConversationsScreen(ModalScreen[int | None]):
         self.store = store
         self.current = current
         self.conversations: list[Conversation] = []
+        self.hits: list[SearchHit] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Conversations", id="heading")
+            yield Input(placeholder="Search all conversations…", id="search", select_on_focus=False)
             yield OptionList(id="list")
             yield Input(placeholder="New title, Enter to save", id="rename")
-            yield Static("Enter open · Del delete · F2 rename · Esc close", id="keys")
+            yield Static("Type to search · ↓ to the list · Enter open · Del delete · F2 rename · Esc close", id="keys")
 
     def on_mount(self) -> None:
         self.reload()
         self.query_one(OptionList).focus()
+
+    @on(Input.Changed, "#search")
+    def search(self, event: Input.Changed) -> None:
+        query = event.value.strip()
+        if not query:
+            self.hits = []
+            self.reload()
+            return
+        try:
+            self.hits = self.store.search(query, limit=100)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        option_list = self.query_one(OptionList)
+        option_list.clear_options()
+        if not self.hits:
+            option_list.add_option(Option(Content(f"Nothing matches “{sanitize(query)}”."), disabled=True))
+            return
+        option_list.add_options(Option(hit_label(hit), id=f"hit-{i}") for i, hit in enumerate(self.hits))
+        option_list.highlighted = 0
+
+    @on(Input.Submitted, "#search")
+    def open_first_hit(self) -> None:
+        option_list = self.query_one(OptionList)
+        if option_list.option_count and option_list.highlighted is not None:
+            option_list.focus()
+            option_list.action_select()
+
+    def on_key(self, event: events.Key) -> None:
+        search = self.query_one("#search", Input)
+        option_list = self.query_one(OptionList)
+        if event.key == "down" and search.has_focus:
+            option_list.focus()
+            event.stop()
+        elif option_list.has_focus and event.is_printable and event.character:
+            # Typing in the list starts a search.
+            search.focus()
+            search.insert_text_at_cursor(event.character)
+            event.stop()
 
     def reload(self) -> None:
         option_list = self.query_one(OptionList)
@@ -85,6 +139,8 @@ class ConversationsScreen(ModalScreen[int | None]):
             option_list.highlighted = ids.index(self.current) if self.current in ids else 0
 
     def _selected(self) -> Conversation | None:
+        if self.hits:
+            return None  # search results: open only
         index = self.query_one(OptionList).highlighted
         if index is None or index >= len(self.conversations):
             return None
@@ -92,8 +148,13 @@ class ConversationsScreen(ModalScreen[int | None]):
 
     @on(OptionList.OptionSelected)
     def open_conversation(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id is not None:
-            self.dismiss(int(event.option.id))
+        option_id = event.option.id
+        if option_id is None:
+            return
+        if option_id.startswith("hit-"):
+            self.dismiss(self.hits[int(option_id[4:])].conversation_id)
+        else:
+            self.dismiss(int(option_id))
 
     def action_close(self) -> None:
         rename = self.query_one("#rename", Input)
