@@ -103,9 +103,14 @@ class PtyProcess:
         except subprocess.TimeoutExpired:
             raise AssertionError(f"{self.proc.args} did not exit within {timeout:g} s") from None
 
+    def line(self, y: int) -> str:
+        # (Not pyte's `display`: it trips over some zero-width characters.)
+        row = self.screen.buffer[y]
+        return "".join(row[x].data for x in range(self.screen.columns))
+
     @property
     def text(self) -> str:
-        return "\n".join(self.screen.display)
+        return "\n".join(self.line(y) for y in range(self.screen.lines))
 
     @property
     def alive(self) -> bool:

@@ -24,6 +24,8 @@ from typing import Any
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128
+    """The default listen backlog (5) refuses connections when many tests stream at once."""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients hang up mid-stream on purpose (cancel, [DONE] read early).
@@ -100,6 +102,9 @@ class SSETestServer:
         self.responder: Callable[[RecordedRequest], Reply] | None = None
         self.disconnects = 0
         self.models = ["test-model"]
+        self.models_reply: Reply | None = None
+        """When set, `GET .../models` plays this reply instead of listing `models`."""
+        self.model_list_requests: list[RecordedRequest] = []
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
@@ -147,8 +152,19 @@ class SSETestServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
-                if self.path.rstrip("/").endswith("/models"):
-                    body = json.dumps({"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]})
+                if self.path.split("?")[0].rstrip("/").endswith("/models"):
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    server.model_list_requests.append(RecordedRequest(self.path, headers, None))
+                    if server.models_reply is not None:
+                        self._play(server.models_reply)
+                        return
+                    if "anthropic-version" in headers:  # Anthropic's shape: typed entries, paging fields
+                        data = [{"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+                                for m in server.models]
+                        ends = {"first_id": data[0]["id"], "last_id": data[-1]["id"]} if data else {}
+                        body = json.dumps({"data": data, "has_more": False, **ends})
+                    else:
+                        body = json.dumps({"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]})
                     self._send_plain(200, body.encode(), "application/json")
                 else:
                     self._send_plain(404, b'{"error": {"message": "not found"}}', "application/json")

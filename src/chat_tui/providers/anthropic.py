@@ -15,6 +15,7 @@ from typing import Any
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest, PromptMessage
 from chat_tui.providers.events import (
+    end_of_stream,
     Finished,
     ReasoningDelta,
     StreamEvent,
@@ -185,15 +186,8 @@ class AnthropicStreamParser:
         out: list[StreamEvent] = []
         for index in sorted(self._blocks):
             self._stop(index, out)
-        if self.parse_errors:
-            noun = "event" if self.parse_errors == 1 else "events"
-            message = f"The server sent {self.parse_errors} malformed {noun}; part of the answer may be missing."
-            out.append(StreamFailed(ProviderError(ErrorKind.BAD_RESPONSE, message), self.finish_reason))
-        elif self.done or self.finish_reason is not None:
-            out.append(Finished(self.finish_reason, done=self.done))
-        else:
-            message = "Connection lost: the stream ended before the answer was finished."
-            out.append(StreamFailed(ProviderError(ErrorKind.CONNECTION, message), self.finish_reason))
+        out.append(end_of_stream(parse_errors=self.parse_errors, done=self.done, finish_reason=self.finish_reason,
+                                 unit="event"))
         return out
 
 
@@ -244,6 +238,10 @@ class AnthropicProvider(HTTPStreamProvider):
 
     def endpoint(self) -> str:
         return f"{self.base_url}/messages"
+
+    def models_endpoint(self) -> str:
+        # One page of up to 1000 (the API's most; its default page is 20), newest first.
+        return f"{self.base_url}/models?limit=1000"
 
     def auth_headers(self) -> dict[str, str]:
         headers = {"anthropic-version": API_VERSION}

@@ -56,10 +56,16 @@ class Provider(Protocol):
     name: str
     """Short kind: "openai", "anthropic" or "demo"."""
     model: str
+    """The model of the next requests; set it to use another one (`label` follows)."""
     label: str
     """What the UI shows, for example "openai · gpt-4.1-mini"."""
     supports_prefill: bool
 
     def stream(self, request: ChatRequest) -> AsyncIterator[Sequence[StreamEvent]]: ...
+
+    async def list_models(self) -> list[str]:
+        """The names of the models the server offers; [] when it has no list.
+        Failures raise `ProviderError` (one line, bounded in time and size)."""
+        ...
 
     async def aclose(self) -> None: ...

@@ -185,7 +185,13 @@ class DemoProvider:
 
     @property
     def label(self) -> str:
+        if self.model != "demo":
+            return f"demo · {self.model} (offline, scripted)"
         return "demo (offline, scripted)"
+
+    async def list_models(self) -> list[str]:
+        """The demo has one model: itself (whatever name it was given)."""
+        return [self.model]
 
     async def aclose(self) -> None:
         return None

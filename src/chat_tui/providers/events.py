@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chat_tui.errors import ProviderError
+from chat_tui.errors import ErrorKind, ProviderError
 
 
 @dataclass(slots=True, frozen=True)
@@ -89,3 +89,20 @@ StreamEvent = (
     | Finished
     | StreamFailed
 )
+
+
+def end_of_stream(*, parse_errors: int, done: bool, finish_reason: str | None, unit: str) -> Finished | StreamFailed:
+    """The terminal event of a stream whose body ended without an error event.
+
+    Malformed events (`unit`: "chunk", "event") make the answer suspect; an end
+    marker or a finish reason makes it whole; neither means the connection was
+    lost before the model finished.
+    """
+    if parse_errors:
+        noun = unit if parse_errors == 1 else f"{unit}s"
+        message = f"The server sent {parse_errors} malformed {noun}; part of the answer may be missing."
+        return StreamFailed(ProviderError(ErrorKind.BAD_RESPONSE, message), finish_reason)
+    if done or finish_reason is not None:
+        return Finished(finish_reason, done=done)
+    message = "Connection lost: the stream ended before the answer was finished."
+    return StreamFailed(ProviderError(ErrorKind.CONNECTION, message), finish_reason)

@@ -6,6 +6,7 @@ This is the one boundary where httpx exceptions and HTTP error statuses become
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import json
@@ -22,6 +23,14 @@ from chat_tui.providers.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
 DEFAULT_MAX_ANSWER_CHARS = 32 * 1024 * 1024
 MAX_ERROR_BODY = 64 * 1024
+MAX_MODELS_BODY = 4 * 1024 * 1024
+"""The largest list of models read from a server (bytes)."""
+MAX_MODELS = 2000
+"""The most model names kept from one list."""
+MAX_MODEL_NAME = 256
+"""Longer names in a list are skipped (no real model is called that)."""
+MODELS_TIMEOUT = 15.0
+"""Seconds a list of models may take in all."""
 
 
 class Secret:
@@ -232,6 +241,45 @@ class HTTPStreamProvider:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    # -- listing models -----------------------------------------------------------
+    def models_endpoint(self) -> str:
+        return f"{self.base_url}/models"
+
+    async def list_models(self) -> list[str]:
+        """The model names the server offers (`data[].id`), in its order.
+
+        A server without a list of models (404) gives an empty list; any other
+        failure raises a `ProviderError` with a one-line message (never the key).
+        At most `MODELS_TIMEOUT` seconds and `MAX_MODELS_BODY` bytes."""
+        try:
+            return await self._list_models()
+        except ProviderError as exc:
+            exc.message = self._api_key.mask(exc.message)
+            exc.args = (exc.message,)
+            raise
+
+    async def _list_models(self) -> list[str]:
+        headers = _RedactedHeaders({"accept": "application/json", **self.auth_headers(), **self._extra_headers})
+        limit = min(self.stall_timeout, MODELS_TIMEOUT)
+        try:
+            async with asyncio.timeout(MODELS_TIMEOUT):
+                async with self._client.stream("GET", self.models_endpoint(), headers=headers) as response:
+                    if response.status_code == 404:
+                        return []
+                    if response.status_code >= 400:
+                        raw = await _read_capped(response, MAX_ERROR_BODY)
+                        raise http_error(response.status_code, raw, response.headers, self.hints)
+                    raw = await _read_capped(response, MAX_MODELS_BODY + 1)
+        except TimeoutError:
+            raise ProviderError(
+                ErrorKind.TIMEOUT, f"No list of models from {self.base_url} within {MODELS_TIMEOUT:g} s."
+            ) from None
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, base_url=self.base_url, stall_timeout=limit, streaming=False) from None
+        if len(raw) > MAX_MODELS_BODY:
+            raise ProviderError(ErrorKind.TOO_LARGE, "The list of models is too large to read.")
+        return model_names(raw)
+
     # -- to be provided by subclasses -------------------------------------------
     def endpoint(self) -> str:
         raise NotImplementedError
@@ -305,6 +353,31 @@ class HTTPStreamProvider:
                     return
             error = transport_error(exc, base_url=self.base_url, stall_timeout=self.stall_timeout, streaming=opened)
             yield [StreamFailed(error, parser.finish_reason)]
+
+
+def model_names(raw: bytes) -> list[str]:
+    """The `data[].id` strings of a list of models (OpenAI and Anthropic use the
+    same shape), without duplicates, empty or overlong names."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        obj = None
+    entries = obj.get("data") if isinstance(obj, dict) else obj
+    if not isinstance(entries, list):
+        raise ProviderError(ErrorKind.BAD_RESPONSE, "The server's list of models is not a list of models.")
+    names: list[str] = []
+    seen: set[str] = set()
+    for entry in entries:
+        name = entry.get("id") if isinstance(entry, dict) else entry
+        if not isinstance(name, str):
+            continue
+        name = name.strip()
+        if name and len(name) <= MAX_MODEL_NAME and name not in seen:
+            seen.add(name)
+            names.append(name)
+            if len(names) >= MAX_MODELS:
+                break
+    return names
 
 
 def _is_plain_json(content_type: str) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest, PromptMessage
 from chat_tui.providers.events import (
+    end_of_stream,
     Finished,
     ReasoningDelta,
     RefusalDelta,
@@ -215,15 +216,8 @@ class OpenAIStreamParser:
             out.append(ToolCallEnded(slot.index, call_id, slot.name, "".join(slot.arguments)))
         self._slots.clear()
         self._by_index.clear()
-        if self.parse_errors:
-            noun = "chunk" if self.parse_errors == 1 else "chunks"
-            message = f"The server sent {self.parse_errors} malformed {noun}; part of the answer may be missing."
-            out.append(StreamFailed(ProviderError(ErrorKind.BAD_RESPONSE, message), self.finish_reason))
-        elif self.done or self.finish_reason is not None:
-            out.append(Finished(self.finish_reason, done=self.done))
-        else:
-            message = "Connection lost: the stream ended before the answer was finished."
-            out.append(StreamFailed(ProviderError(ErrorKind.CONNECTION, message), self.finish_reason))
+        out.append(end_of_stream(parse_errors=self.parse_errors, done=self.done, finish_reason=self.finish_reason,
+                                 unit="chunk"))
         self._failed = True  # close() owes nothing more
         return out
 
