@@ -9,6 +9,7 @@ import random
 import pytest
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.style import Style
 
 from chat_tui.providers.demo import CODE, LONG, TABLE, WELCOME, tokenize
 from chat_tui.ui.markdown_document import CURSOR, ChatMarkdown, MarkdownDocument
@@ -82,11 +83,22 @@ def test_streamed_render_equals_one_shot_render(console: Console, name: str, tex
     assert document.cursor_at is None
 
 
-def test_chat_markdown_renders_like_rich(console: Console) -> None:
-    """Our Markdown differs from Rich's only in how fast it finds lexers."""
-    for text in (CODE, WELCOME, generated(11, 40), "```nosuchlang\nx = 1\n```\n", "    indented\n    code\n"):
-        options = console.options.update(width=WIDTH)
-        assert console.render_lines(ChatMarkdown(text), options) == console.render_lines(Markdown(text), options)
+def cells(lines: list[list]) -> list[list[tuple[str, object]]]:
+    """Each line as its cells: (character, style), an empty style being no style."""
+    return [[(ch, segment.style or Style()) for segment in line for ch in segment.text] for line in lines]
+
+
+@pytest.mark.parametrize("theme", ["monokai", "ansi_dark", "github-dark"])
+def test_chat_markdown_draws_exactly_what_rich_draws(console: Console, theme: str) -> None:
+    """Our Markdown draws code blocks itself (faster); every cell must match Rich's."""
+    tricky = ("```python\n\n\nimport sys  # leading blank lines\n\n\tx = 1  # a tab\n```\n\n"
+              "```js\n" + "x = " + "1 + " * 40 + "1;  // longer than the width\n```\n\n"
+              "```bash\necho 日本語 ü — $HOME   \n```\n\n```\nno language\n```\n")
+    options = console.options.update(width=WIDTH)
+    for text in (CODE, WELCOME, generated(11, 40), tricky, "```nosuchlang\nx = 1\n```\n", "    indented\n    code\n"):
+        ours = console.render_lines(ChatMarkdown(text, code_theme=theme), options)
+        rich = console.render_lines(Markdown(text, code_theme=theme), options)
+        assert cells(ours) == cells(rich)
 
 
 def test_width_change_re_renders_everything(console: Console) -> None:

@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from markdown_it import MarkdownIt
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown
 from rich.segment import Segment
-from rich.syntax import Syntax, SyntaxTheme
+from rich.syntax import Syntax
+
+from chat_tui.ui.code_render import code_lines, lexer_for, theme_for
 
 from chat_tui.ui.huge_text import HUGE_LINE, is_huge, plain_lines
 
@@ -43,30 +41,23 @@ _PARSER.core.ruler.disable(["inline", "text_join"])
 _FENCE_OPEN = re.compile(r"(`{3,}|~{3,})([^\n]*)\n")
 
 
-@lru_cache(maxsize=64)
-def _lexer(name: str) -> Lexer | None:
-    try:
-        return get_lexer_by_name(name)
-    except ClassNotFound:
-        return None
-
-
-@lru_cache(maxsize=8)
-def _theme(name: str) -> SyntaxTheme:
-    return Syntax.get_theme(name)
-
-
 def make_syntax(code: str, lexer_name: str, theme: str, padding: int | tuple[int, int]) -> Syntax:
     """Rich's `Syntax` as Rich's code block makes it, with the lexer and theme
-    looked up once (Rich looks them up again for every block: most of the cost
-    of a short block)."""
-    lexer = _lexer(lexer_name)
-    return Syntax(code, lexer if lexer is not None else "text", theme=_theme(theme), word_wrap=True, padding=padding)
+    looked up once (Rich looks them up again for every block)."""
+    return Syntax(code, lexer_for(lexer_name), theme=theme_for(theme), word_wrap=True, padding=padding)
 
 
 class _CodeBlock(CodeBlock):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield make_syntax(str(self.text).rstrip(), self.lexer_name, self.theme, 1)
+        code = str(self.text).rstrip()
+        lines = code_lines(code, self.lexer_name, self.theme, options.max_width)
+        if lines is None:
+            yield make_syntax(code, self.lexer_name, self.theme, 1)
+            return
+        new_line = Segment.line()
+        for line in lines:
+            yield from line
+            yield new_line
 
 
 def warm_up(console: Console) -> None:

@@ -1,0 +1,91 @@
+"""Code blocks drawn straight from Pygments tokens.
+
+Rich's `Syntax` spends most of a code block's time in its general text
+machinery (spans, wrapping, padding), about 0.7 ms a line here. For the common
+case (no tabs, every line fits the width), this builds the same cells directly
+from the lexer's tokens, several times faster; anything else falls back to
+Rich. A test checks, cell by cell, that both draw the same thing.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import Syntax, SyntaxTheme
+
+Line = list[Segment]
+TAB_SIZE = 4
+
+
+@lru_cache(maxsize=64)
+def lexer_for(name: str) -> Lexer:
+    """The lexer Rich's `Syntax` would use for `name` ("text" when unknown)."""
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
+    except ClassNotFound:
+        return get_lexer_by_name("text", stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
+
+
+@lru_cache(maxsize=8)
+def theme_for(name: str) -> SyntaxTheme:
+    return Syntax.get_theme(name)
+
+
+class _Styles:
+    """Token type -> the style Rich gives a cell of that token (background included)."""
+
+    def __init__(self, theme: SyntaxTheme) -> None:
+        self.theme = theme
+        self.base = theme.get_background_style()
+        self._cache: dict[object, Style] = {}
+
+    def __getitem__(self, token_type: object) -> Style:
+        style = self._cache.get(token_type)
+        if style is None:
+            style = self._cache[token_type] = self.base + self.theme.get_style_for_token(token_type)  # type: ignore[arg-type]
+        return style
+
+
+@lru_cache(maxsize=8)
+def _styles(theme_name: str) -> _Styles:
+    return _Styles(theme_for(theme_name))
+
+
+def code_lines(code: str, lexer_name: str, theme_name: str, width: int, *, padding: bool = True) -> list[Line] | None:
+    """The lines of a highlighted code block `width` cells wide (with Rich's one
+    cell of padding around it), or None when Rich must draw it (tabs, long lines)."""
+    if "\t" in code:
+        return None
+    inner = width - 2
+    styles = _styles(theme_name)
+    base = styles.base
+    lines: list[Line] = [[]]
+    widths = [0]
+    for token_type, value in lexer_for(lexer_name).get_tokens(code):
+        style = styles[token_type]
+        first = True
+        for part in value.split("\n"):
+            if not first:
+                lines.append([])
+                widths.append(0)
+            first = False
+            if part:
+                lines[-1].append(Segment(part, style))
+                widths[-1] += cell_len(part)
+    if not lines[-1] and not code.endswith("\n"):
+        lines.pop()  # the newline the lexer adds at the end
+        widths.pop()
+    if any(w > inner for w in widths):
+        return None
+    edge = Segment(" ", base)
+    out = [[edge, *segments, Segment(" " * (inner - used), base), edge] for segments, used in zip(lines, widths)]
+    if padding:
+        blank = [Segment(" " * width, base)]
+        out = [blank, *out, list(blank)]
+    return out
