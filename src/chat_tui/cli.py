@@ -1,5 +1,5 @@
-"""The `chat-tui` command: the app, `ask`, `list`, `search`, `export`, `import`
-and `config` (the subcommands live in `chat_tui.commands`).
+"""The `chat-tui` command: the app, `ask`, `list`, `search`, `export`, `import`,
+`config` and `serve` (the subcommands live in `chat_tui.commands`).
 
 Every failure ends as one clear line on stderr and a non-zero exit code,
 never a traceback. The config file is read (and a bad one refused, exit 2)
@@ -18,6 +18,7 @@ from chat_tui import __version__
 from chat_tui.commands.ask import Output as _Output
 from chat_tui.commands.ask import ask as _ask
 from chat_tui.commands.ask import tool_line as _tool_line
+from chat_tui.commands.serve import add_parser as _add_serve_parser
 from chat_tui.config import Settings, load_settings
 from chat_tui.errors import ChatTuiError, ConfigError
 from chat_tui.sanitize import sanitize
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(imp)
     imp.add_argument("file", help="a file written by `chat-tui export … --format json` or `export --all`")
 
+    _add_serve_parser(sub, _common)
+
     config = sub.add_parser("config", help="the config file: path, check, init")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True, parser_class=_Parser)
     for name, text in (("path", "print where the config file is"),
@@ -132,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"chat-tui: warning: {sanitize(warning)}", file=sys.stderr)
         if args.command is None:
             return run_app(args, settings)
+        if args.command == "serve":
+            from chat_tui.commands.serve import run_serve
+
+            return run_serve(args, settings)
         return _run_command(args, settings)
     except ChatTuiError as exc:
         print(f"chat-tui: {sanitize(str(exc))}", file=sys.stderr)
