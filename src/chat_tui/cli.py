@@ -15,9 +15,6 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from chat_tui import __version__
-from chat_tui.commands.ask import Output as _Output
-from chat_tui.commands.ask import ask as _ask
-from chat_tui.commands.ask import tool_line as _tool_line
 from chat_tui.commands.serve import add_parser as _add_serve_parser
 from chat_tui.config import Settings, load_settings
 from chat_tui.errors import ChatTuiError, ConfigError
@@ -150,6 +147,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # and keep the interpreter's final flush from failing again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
+        if os.environ.get("CHAT_TUI_DEBUG"):
+            raise
+        detail = sanitize(" ".join(str(exc).split()))[:200]
+        print(f"chat-tui: unexpected error ({type(exc).__name__}: {detail}); nothing was lost. "
+              "Set CHAT_TUI_DEBUG=1 to see the details, and please report it.", file=sys.stderr)
+        return 1
+
+
+def __getattr__(name: str) -> object:
+    """`ask`'s internals, for tests, without loading them at every start."""
+    if name in ("_ask", "_tool_line", "_Output"):
+        from chat_tui.commands import ask
+
+        return {"_ask": ask.ask, "_tool_line": ask.tool_line, "_Output": ask.Output}[name]
+    raise AttributeError(name)
 
 
 def _run_command(args: argparse.Namespace, settings: Settings) -> int:

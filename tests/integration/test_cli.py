@@ -315,3 +315,19 @@ def test_reader_going_away_is_quiet(tmp_path: Path) -> None:
         assert answer.text.encode().startswith(head)
     finally:
         store.close()
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys) -> None:
+    """The last resort: a bug anywhere below `main` still ends as one line."""
+    from chat_tui import cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something\nbroke \x1b[2J here")
+
+    monkeypatch.setenv("CHAT_TUI_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CHAT_TUI_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "_run_command", broken)
+    assert cli.main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "RuntimeError: something broke ␛[2J here" in err
