@@ -127,6 +127,7 @@ class ChatApp(App[None]):
         chat = self.chat_screen
         yield SystemCommand("New conversation", "Start a new conversation (Ctrl+N)", chat.action_new_conversation)
         yield SystemCommand("Conversations", "Open, rename or delete saved conversations (Ctrl+O)", chat.action_open_conversations)
+        yield SystemCommand("Switch model", "Another model or profile for the next answers (Ctrl+L)", chat.action_pick_model)
         yield SystemCommand("Stop answer", "Stop the streaming answer (Esc)", chat.action_cancel_turn)
         yield SystemCommand("Continue answer", "Continue the last partial answer (Ctrl+G)", chat.action_continue_answer)
         yield SystemCommand("Retry answer", "Ask the last question again (Ctrl+R)", chat.action_retry)

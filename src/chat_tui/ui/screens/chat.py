@@ -55,10 +55,13 @@ def code_blocks(markdown: str) -> list[str]:
     return [t.content for t in MarkdownIt().parse(markdown) if t.type in ("fence", "code_block")]
 
 
-def message_view(message: ChatMessage) -> UserMessageView | AssistantMessageView:
+def message_view(message: ChatMessage, model: str = "") -> UserMessageView | AssistantMessageView:
+    """`model`: the conversation's current model; an answer by another one is labelled with its own."""
     if message.role == Role.USER:
         return UserMessageView(message.text, message_id=message.id)
-    return AssistantMessageView.saved(message)
+    view = AssistantMessageView.saved(message)
+    view.label = message.model if model and message.model and message.model != model else ""
+    return view
 
 
 class EarlierMessages(Static):
@@ -94,6 +97,7 @@ class EmptyState(Static):
 class ChatScreen(Screen[None]):
     PAGE = 30
     """Messages mounted at a time when a saved conversation opens or scrolls up."""
+    _conversation_model = ""
     BINDINGS = [
         # Each binding's id (its action's name) can be given other keys in the config file's [keys] table.
         Binding("escape", "cancel_turn", "Stop answer", id="cancel_turn"),
@@ -104,6 +108,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+s", "copy_answer", "Copy answer", show=False, id="copy_answer"),
         Binding("ctrl+t", "copy_code", "Copy code", show=False, id="copy_code"),
         Binding("f1", "help", "Help", id="help"),
+        Binding("ctrl+l", "pick_model", "Switch model", show=False, id="pick_model"),
         Binding("f2", "edit_last", "Edit last message", show=False, id="edit_last"),
         Binding("f5", "regenerate", "Regenerate", show=False, id="regenerate"),
     ]
@@ -169,7 +174,8 @@ class ChatScreen(Screen[None]):
         await transcript.remove_children()
         if self._earlier:
             await transcript.mount(EarlierMessages(len(self._earlier)))
-        await transcript.mount_all([message_view(m) for m in messages[-self.PAGE:]])
+        self._conversation_model = conversation.model
+        await transcript.mount_all([message_view(m, conversation.model) for m in messages[-self.PAGE:]])
         self._show_empty_state(not messages)
         self._update_totals()
         transcript.scroll_end(animate=False, immediate=True)
@@ -184,7 +190,7 @@ class ChatScreen(Screen[None]):
             transcript = self.transcript
             page, self._earlier = self._earlier[-self.PAGE:], self._earlier[:-self.PAGE]
             marker = transcript.query(EarlierMessages)
-            views = [message_view(m) for m in page]
+            views = [message_view(m, self._conversation_model) for m in page]
             anchor = next((w for w in transcript.children if not isinstance(w, EarlierMessages)), None)
             anchor_y = anchor.virtual_region.y if anchor is not None else 0
             await transcript.mount_all(views, after=marker.first() if marker else None, before=None if marker else 0)
@@ -451,6 +457,14 @@ class ChatScreen(Screen[None]):
         self._update_totals()
         self._show_empty_state(True)
         self.prompt.focus()
+
+    def action_pick_model(self) -> None:
+        from chat_tui.ui.screens.model_picker import ModelPickerScreen
+
+        if self._streaming_view is not None:
+            self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
+        else:
+            self.app.push_screen(ModelPickerScreen(self.engine))
 
     def action_help(self) -> None:
         from chat_tui.ui.screens.help import HelpScreen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -12,7 +12,7 @@ from textual.widgets import Static
 KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Prompt", [
         ("Enter", "send"),
-        ("Ctrl+J (or Shift+Enter / Alt+Enter)", "new line"),
+        ("Ctrl+J", "new line (also Shift+Enter or Alt+Enter where the terminal tells them apart)"),
         ("Up in an empty prompt", "recall the last message"),
     ]),
     ("Answer", [
@@ -23,13 +23,14 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("F2", "edit your last message and resend it (Esc stops editing)"),
         ("Ctrl+S", "copy the last answer (Markdown source) to the clipboard"),
         ("Ctrl+T", "copy the last code block of the last answer to the clipboard"),
-        ("Tab / click, then Enter", "expand a tool call"),
+        ("Tab or click, Enter", "expand a tool call"),
     ]),
     ("Conversations", [
         ("Ctrl+N", "new conversation"),
         ("Ctrl+O", "conversation list: Enter open · Del delete · F2 rename · Esc close"),
     ]),
     ("App", [
+        ("Ctrl+L", "switch model or profile"),
         ("Ctrl+P", "command palette (every command, themes)"),
         ("F1", "this help"),
         ("Ctrl+Q", "quit"),
@@ -45,6 +46,9 @@ class HelpScreen(ModalScreen[None]):
         border: round $primary; background: $surface; padding: 1 2;
     }
     HelpScreen .section { text-style: bold; color: $accent; margin-top: 1; }
+    HelpScreen Horizontal { height: auto; }
+    HelpScreen .key { width: 24; color: $warning; }
+    HelpScreen .what { width: 1fr; }
     """
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
 
@@ -54,4 +58,6 @@ class HelpScreen(ModalScreen[None]):
             for section, keys in KEYS:
                 yield Static(section, classes="section")
                 for key, what in keys:
-                    yield Static(Content.assemble((f"{key:<38}", "$warning"), what))
+                    with Horizontal():
+                        yield Static(key, classes="key")
+                        yield Static(what, classes="what")
