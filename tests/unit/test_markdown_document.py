@@ -166,3 +166,21 @@ def test_finished_blocks_are_not_rendered_again(console: Console, monkeypatch: p
     text_length = len(document.text)
     # Every paragraph is rendered about twice (as tail, then finished): linear, not quadratic.
     assert total < 4 * text_length
+
+
+def test_a_table_header_does_not_flash_as_text_before_the_table_forms(console: Console) -> None:
+    document = MarkdownDocument()
+    document.append("Here is a table:\n\n| Algorithm | Best |\n")
+    document.render(console, WIDTH, cursor=True)
+    assert "|" not in plain(document) and "Here is a table:" in plain(document)
+    document.append("| --- | --- |\n| Quicksort | O(n log n) |\n")
+    document.render(console, WIDTH, cursor=True)
+    shown = plain(document)
+    assert "Algorithm" in shown and "Quicksort" in shown and "|" not in shown
+    # Text with pipes that never becomes a table is shown once the stream ends.
+    other = MarkdownDocument()
+    other.append("a | b\n\n| not a table")
+    other.render(console, WIDTH, cursor=True)
+    assert "not a table" not in plain(other)
+    other.render(console, WIDTH, final=True)
+    assert "| not a table" in plain(other)

@@ -223,7 +223,9 @@ class MarkdownDocument:
         lines = self._render_open_fence(console, options, cursor)
         if lines is None:
             self._fence = None
-            lines = self._render_text(console, options, text)
+            shown = _hold_back_table_start(tail)
+            lines = self._render_text(console, options, shown + CURSOR if cursor else shown) if shown.strip() else (
+                [[Segment(CURSOR)]] if cursor else [])
         if self._chunks:
             first = _top_level_blocks(text)
             if first and self._chunks[-1].needs_gap_after(first[0][1]):
@@ -282,6 +284,19 @@ class MarkdownDocument:
             lines = console.render_lines(syntax, options, pad=False, new_lines=False)
             pads = self._pads[key] = (lines[0], lines[-1])
         return pads
+
+
+def _hold_back_table_start(tail: str) -> str:
+    """`tail` without trailing lines that look like the start of a table not yet
+    recognised as one (its header row before the delimiter row arrived): shown
+    as text they would flash "| a | b |" until the table forms."""
+    lines = tail.rstrip("\n").split("\n")
+    keep = len(lines)
+    while keep and lines[keep - 1].lstrip().startswith("|"):
+        keep -= 1
+    if keep == len(lines) or any(t == "table_open" for _, t in _top_level_blocks(tail)):
+        return tail
+    return "\n".join(lines[:keep])
 
 
 def _find_cursor(lines: list[Line]) -> tuple[int, int] | None:
