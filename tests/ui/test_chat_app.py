@@ -354,3 +354,33 @@ async def test_conversation_totals_and_cost_in_the_header(server: SSETestServer,
         totals = str(app.screen.query_one(HeaderBar).query_one("#totals").render())
     # openai_text_reply reports 10 prompt tokens and one completion token per piece.
     assert totals == f"2 answers · 20 → 3 tokens · ${(20 * 2.0 + 3 * 8.0) / 1e6:.4f}"
+
+
+async def test_a_crash_prints_one_line_and_no_local_variables(tmp_path: Path, capfd) -> None:
+    """Textual's crash report would print every local (request headers, keys): ours
+    is one line on the terminal and a traceback without locals in a 0600 file."""
+    import os
+    import stat
+
+    import pytest
+
+    store = open_store(tmp_path)
+    app = make_app(store)
+
+    def boom() -> None:
+        secret_header = "Bearer " + "-".join(["sk", "live", "K3Y"])  # noqa: F841 - a local a crash must not print
+        raise RuntimeError("a bug\nsomewhere")
+
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.call_later(boom)
+            await pilot.pause()
+    printed = capfd.readouterr()
+    shown = printed.out + printed.err  # (the terminal may wrap the line)
+    assert "chat-tui stopped on an unexpected error (RuntimeError: a bug somewhere)" in shown.replace("\n", " ")
+    assert "sk-live-K3Y" not in shown and "Traceback" not in shown
+    logs = list((tmp_path / "data").glob("crash-*.log"))
+    assert len(logs) == 1 and logs[0].name in shown.replace("\n", "")
+    text = logs[0].read_text()
+    assert "RuntimeError" in text and "boom" in text and "sk-live-K3Y" not in text
+    assert stat.S_IMODE(os.stat(logs[0]).st_mode) == 0o600

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -137,6 +139,39 @@ class ChatApp(App[None]):
         yield SystemCommand("Edit last message", "Change your last message and resend it (F2)", chat.action_edit_last)
         yield SystemCommand("Regenerate answer", "Ask the last question again; the old answer is kept (F5)",
                             chat.action_regenerate)
+
+    def _fatal_error(self) -> None:
+        """A bug crashed the app: one line on the terminal, the traceback in a file.
+
+        Textual's own crash report (a private method, overridden here because
+        there is no public hook) prints every local variable of every frame,
+        request headers and message text among them, to the terminal. Ours has
+        no locals and goes to a 0600 file beside the database.
+        """
+        from io import StringIO
+
+        from rich.console import Console
+        from rich.text import Text
+        from rich.traceback import Traceback
+
+        from chat_tui.sanitize import sanitize
+
+        error = sys.exc_info()[1]
+        report = StringIO()
+        Console(file=report, width=120, color_system=None).print(Traceback(show_locals=False, width=120))
+        path = self.store.path.with_name(f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(report.getvalue())
+            where = f" Details: {path}"
+        except OSError:
+            where = ""
+        detail = sanitize(" ".join(str(error).split()))[:200]
+        line = f"chat-tui stopped on an unexpected error ({type(error).__name__}: {detail}); nothing was lost.{where}"
+        self.bell()
+        self._exit_renderables.append(Text(line))
+        self._close_messages_no_wait()
 
     async def on_unmount(self) -> None:
         if self._mcp is not None:
