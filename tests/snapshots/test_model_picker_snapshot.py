@@ -6,7 +6,6 @@ and look at the changed SVG before committing it.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,10 @@ from chat_tui.ui.app import ChatApp
 from chat_tui.ui.screens.model_picker import ModelPickerScreen
 from tests.support.app import open_store
 from tests.support.sse_server import SSETestServer
+from tests.support.pilot import wait_for
 
 SIZE = (100, 34)
 MODELS = ["m-one", "gpt-4.1", "llama3.1:8b", "[bold]not-bold[/bold]", "evil\x1b]0;title\x07name"]
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def test_model_picker(snap_compare, server: SSETestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

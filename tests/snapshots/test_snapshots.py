@@ -18,6 +18,7 @@ from chat_tui.ui.widgets.message_view import AssistantMessageView
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 from tests.support.app import make_app, open_store
 from tests.support.sse_server import Reply, SSETestServer, openai_chunk, sse
+from tests.support.pilot import send, wait_for
 
 SIZE = (100, 34)
 FIXED_TIME = 1_790_000_000.0  # 2026-09-21 14:13 UTC
@@ -39,21 +40,6 @@ def saved_conversation(store: Store, prompt: str, answer: str, status: MessageSt
     store.append(mid, answer)
     store.finish(mid, status, **finish)
     return cid
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-async def send(pilot, text: str) -> None:
-    prompt = pilot.app.screen.prompt
-    prompt.load_text(text)
-    prompt.focus()
-    await pilot.press("enter")
 
 
 class TestStreaming:

@@ -13,24 +13,10 @@ from chat_tui.ui.widgets.transcript import Transcript
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 from tests.support.app import make_app, open_store
 from tests.support.sse_server import Reply, SSETestServer, error_reply, openai_chunk, openai_text_reply, sse
+from tests.support.pilot import send, wait_for
 
 ANSWER = ["# Title\n\n", "Some **bold** text", " and a list:\n\n", "- one\n", "- two\n\n",
           "```python\n", "print('hi')\n", "```\n\n", "| a | b |\n", "|---|---|\n", "| 1 | 2 |\n"]
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-async def send(pilot, text: str) -> None:
-    prompt = pilot.app.screen.prompt
-    prompt.load_text(text)
-    prompt.focus()
-    await pilot.press("enter")
 
 
 async def test_send_stream_and_final_text_equals_server_text(server: SSETestServer, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from chat_tui.domain import MessageStatus, Role
 from chat_tui.ui.screens.conversations import ConversationsScreen
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
 from tests.support.app import make_app, open_store
-from tests.ui.test_chat_app import wait_for
+from tests.support.pilot import wait_for
 
 
 def saved(store, title: str, status: MessageStatus = MessageStatus.COMPLETE) -> int:

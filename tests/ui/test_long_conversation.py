@@ -9,7 +9,7 @@ from chat_tui.ui.screens.chat import ChatScreen, EarlierMessages
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
 from chat_tui.ui.widgets.transcript import Transcript
 from tests.support.app import make_app, open_store
-from tests.ui.test_chat_app import wait_for
+from tests.support.pilot import wait_for
 
 
 def long_conversation(store, pairs: int) -> int:

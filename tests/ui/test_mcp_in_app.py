@@ -15,7 +15,7 @@ from chat_tui.ui.screens.approval import ApprovalScreen
 from chat_tui.ui.widgets.tool_call_view import ToolCallView
 from tests.support.app import open_store
 from tests.support.sse_server import SSETestServer, openai_text_reply
-from tests.ui.test_chat_app import send, wait_for
+from tests.support.pilot import send, wait_for
 from tests.ui.test_tool_calls_ui import tool_call_reply
 
 SERVER_SCRIPT = str(Path(__file__).parent.parent / "support" / "mcp_test_server.py")

@@ -3,7 +3,6 @@ command palette) against real loopback servers."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,7 @@ from chat_tui.ui.widgets.header_bar import HeaderBar
 from chat_tui.ui.widgets.message_view import AssistantMessageView
 from tests.support.app import make_app, open_store
 from tests.support.sse_server import SSETestServer, error_reply, openai_text_reply
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
-async def send(pilot, text: str) -> None:
-    prompt = pilot.app.screen.prompt
-    prompt.load_text(text)
-    prompt.focus()
-    await pilot.press("enter")
+from tests.support.pilot import send, wait_for
 
 
 async def answered(app: ChatApp, count: int) -> None:

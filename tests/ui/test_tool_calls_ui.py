@@ -13,7 +13,7 @@ from chat_tui.ui.widgets.message_view import AssistantMessageView
 from chat_tui.ui.widgets.tool_call_view import ToolCallView
 from tests.support.app import make_app, open_store
 from tests.support.sse_server import Reply, SSETestServer, openai_chunk, openai_text_reply, sse
-from tests.ui.test_chat_app import send, wait_for
+from tests.support.pilot import send, wait_for
 
 
 def tool_call_reply(name: str, arguments: dict, call_id: str = "call_1") -> Reply:

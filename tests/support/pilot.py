@@ -1,0 +1,24 @@
+"""Small helpers for driving the real app with Textual's pilot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> None:
+    """Poll `predicate` until it is true; fail the test after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def send(pilot: Any, text: str) -> None:
+    """Type `text` into the chat screen's prompt and press Enter."""
+    prompt = pilot.app.screen.prompt
+    prompt.load_text(text)
+    prompt.focus()
+    await pilot.press("enter")
