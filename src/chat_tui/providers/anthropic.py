@@ -26,7 +26,7 @@ from chat_tui.providers.events import (
     ToolCallStarted,
     UsageReported,
 )
-from chat_tui.providers.http import HTTPStreamProvider, message_from_error_object
+from chat_tui.providers.http import HTTPStreamProvider, hints_for, message_from_error_object
 from chat_tui.providers.sse import SSEEvent
 
 DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
@@ -226,12 +226,7 @@ def _merge_consecutive(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class AnthropicProvider(HTTPStreamProvider):
     name = "anthropic"
     supports_prefill = True
-    hints = {
-        ErrorKind.AUTH: "check the API key (set ANTHROPIC_API_KEY or --api-key-env)",
-        ErrorKind.PERMISSION: "this key may not use this model",
-        ErrorKind.NOT_FOUND: "check the model name (--model) and the base URL (--base-url)",
-        ErrorKind.RATE_LIMIT: "wait a moment and retry, or check your plan's limits",
-    }
+    hints = hints_for("ANTHROPIC_API_KEY")
 
     def __init__(self, *, base_url: str = DEFAULT_BASE_URL, model: str = DEFAULT_MODEL, **kwargs: Any) -> None:
         super().__init__(base_url=base_url, model=model, **kwargs)

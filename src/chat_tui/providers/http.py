@@ -93,6 +93,16 @@ class StreamParser(Protocol):
     def finish_reason(self) -> str | None: ...
 
 
+def hints_for(key_env: str) -> dict[ErrorKind, str]:
+    """What to tell the user to do, per kind of failure."""
+    return {
+        ErrorKind.AUTH: f"check the API key (set {key_env} or --api-key-env)",
+        ErrorKind.PERMISSION: "this key may not use this model",
+        ErrorKind.NOT_FOUND: "check the model name (--model) and the base URL (--base-url)",
+        ErrorKind.RATE_LIMIT: "wait a moment and retry, or check your plan's limits",
+    }
+
+
 def one_line(text: str, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

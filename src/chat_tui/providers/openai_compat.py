@@ -36,7 +36,7 @@ from chat_tui.providers.events import (
     ToolCallStarted,
     UsageReported,
 )
-from chat_tui.providers.http import HTTPStreamProvider, Secret, message_from_error_object
+from chat_tui.providers.http import HTTPStreamProvider, hints_for, Secret, message_from_error_object
 from chat_tui.providers.sse import SSEEvent
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -245,12 +245,7 @@ def prompt_to_openai(message: PromptMessage) -> dict[str, Any]:
 
 class OpenAICompatProvider(HTTPStreamProvider):
     name = "openai"
-    hints = {
-        ErrorKind.AUTH: "check the API key (set OPENAI_API_KEY or --api-key-env)",
-        ErrorKind.PERMISSION: "this key may not use this model",
-        ErrorKind.NOT_FOUND: "check the model name (--model) and the base URL (--base-url)",
-        ErrorKind.RATE_LIMIT: "wait a moment and retry, or check your plan's limits",
-    }
+    hints = hints_for("OPENAI_API_KEY")
 
     def __init__(self, *, base_url: str = DEFAULT_BASE_URL, model: str = DEFAULT_MODEL, **kwargs: Any) -> None:
         super().__init__(base_url=base_url, model=model, **kwargs)
