@@ -1,0 +1,69 @@
+"""Continue, through a real loopback server: more than once, with and without prefill."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chat_tui.domain import MessageStatus
+from chat_tui.engine import ChatEngine, RetryPolicy, TurnEnded
+from chat_tui.engine.turn import CONTINUE_INSTRUCTION
+from chat_tui.providers.openai_compat import OpenAICompatProvider
+from chat_tui.store import Store
+from tests.support.sse_server import Reply, SSETestServer, openai_chunk, openai_text_reply, sse
+
+
+def dropped_after(text: str) -> Reply:
+    return Reply(chunks=[sse(openai_chunk(text)), 0.05], drop=True)
+
+
+async def turn(engine: ChatEngine, cid: int, prompt: str | None = None, **kwargs) -> TurnEnded:
+    ended = None
+    async for batch in engine.run_turn(cid, prompt, **kwargs):
+        for event in batch:
+            if isinstance(event, TurnEnded):
+                ended = event
+    assert ended is not None
+    return ended
+
+
+async def test_an_answer_continued_twice_ends_whole_and_exact(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(dropped_after("One, two, "), dropped_after("three, four, "), openai_text_reply(["five."]))
+    store = Store.open(tmp_path / "chat.sqlite3")
+    provider = OpenAICompatProvider(base_url=server.base_url, model="m")
+    engine = ChatEngine(store, provider, retry=RetryPolicy(attempts=0))
+    cid = engine.new_conversation()
+    first = await turn(engine, cid, "count to five")
+    assert first.status == MessageStatus.INTERRUPTED
+    second = await turn(engine, cid, continue_message_id=first.message_id)
+    assert second.status == MessageStatus.INTERRUPTED and second.message_id == first.message_id
+    third = await turn(engine, cid, continue_message_id=first.message_id)
+    assert third.status == MessageStatus.COMPLETE
+    message = store.get_message(first.message_id)
+    assert message.text == "One, two, three, four, five." and message.status == MessageStatus.COMPLETE
+    assert len(store.messages(cid)) == 2  # the same message all along
+    # Each continuation sent the partial answer as the last (assistant) message: prefill.
+    assert server.requests[1].body["messages"][-1] == {"role": "assistant", "content": "One, two, "}
+    assert server.requests[2].body["messages"][-1] == {"role": "assistant", "content": "One, two, three, four, "}
+    await provider.aclose()
+    store.close()
+
+
+class NoPrefill(OpenAICompatProvider):
+    supports_prefill = False  # like OpenAI's own API
+
+
+async def test_without_prefill_the_model_is_asked_to_go_on(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(dropped_after("The quick brown"), openai_text_reply(["The quick brown fox."]))
+    store = Store.open(tmp_path / "chat.sqlite3")
+    provider = NoPrefill(base_url=server.base_url, model="m")
+    engine = ChatEngine(store, provider, retry=RetryPolicy(attempts=0))
+    cid = engine.new_conversation()
+    first = await turn(engine, cid, "a sentence")
+    await turn(engine, cid, continue_message_id=first.message_id)
+    sent = server.requests[1].body["messages"]
+    assert sent[-2] == {"role": "assistant", "content": "The quick brown"}
+    assert sent[-1] == {"role": "user", "content": CONTINUE_INSTRUCTION}
+    # The model repeated the start; the seam drops it.
+    assert store.get_message(first.message_id).text == "The quick brown fox."
+    await provider.aclose()
+    store.close()
