@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
+from rich.style import Style
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.timer import Timer
@@ -56,6 +57,7 @@ class MarkdownStreamView(Widget):
         self._last_frame = 0.0
         self._interval = self.FRAME_INTERVAL
         self._strips: dict[int, Strip] = {}
+        self._base_style: Style | None = None
         self.frames = 0
         """How many times the document was rendered (for benchmarks)."""
         self.raw_text_parts: list[str] = [text]
@@ -114,14 +116,25 @@ class MarkdownStreamView(Widget):
             self.refresh(Region(0, first_changed, width, max(1, self.document.height - first_changed)))
 
     def _render(self, width: int) -> int:
-        """Render the document at `width`; return the first line that may have changed."""
-        first_changed = self.document.finished_line_count if width == self._rendered_width else 0
+        """Render the document at `width`; return the first line that changed."""
+        document = self.document
         if width != self._rendered_width:
             self._strips.clear()
-        self.document.render(self.app.console, width, cursor=self.streaming, final=not self.streaming)
+            before: list = []
+            start = 0
+        else:
+            start = document.finished_line_count
+            before = [document.line(y) for y in range(start, document.height)]
+        document.render(self.app.console, width, cursor=self.streaming, final=not self.streaming)
         self.frames += 1
         self._rendered_width = width
         self._dirty = False
+        # Usually only the last line or two changed: repaint from there, not the whole block.
+        first_changed = start
+        while first_changed - start < len(before) and first_changed < document.height and (
+            document.line(first_changed) == before[first_changed - start]
+        ):
+            first_changed += 1
         for y in [y for y in self._strips if y >= first_changed]:
             del self._strips[y]
         return first_changed
@@ -133,6 +146,12 @@ class MarkdownStreamView(Widget):
         y = self.document.finished_line_count + self.document.cursor_at[0]
         self._strips.pop(y, None)
         self.refresh(Region(0, y, self.size.width, 1))
+
+    def notify_style_update(self) -> None:
+        """The theme or CSS changed: draw every line again with the new base style."""
+        super().notify_style_update()
+        self._base_style = None
+        self._strips.clear()
 
     # -- Line API ---------------------------------------------------------------------------
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -147,7 +166,9 @@ class MarkdownStreamView(Widget):
             cursor = self.document.cursor_at
             if cursor is not None and not self._cursor_shown and y == self.document.finished_line_count + cursor[0]:
                 segments = [Segment(s.text.replace(self._cursor, " "), s.style, s.control) for s in segments]
-            style = self.rich_style
+            style = self._base_style
+            if style is None:
+                style = self._base_style = self.rich_style  # costly (it walks the ancestors): once
             strip = Strip(segments).apply_style(style).extend_cell_length(self.size.width, style)
             self._strips[y] = strip
         return strip
