@@ -273,6 +273,9 @@ class MarkdownDocument:
     def _syntax_lines(self, console: Console, options: ConsoleOptions, code: str, lexer: str) -> list[Line]:
         if len(code) > HUGE_LINE:
             return plain_lines(code, options.max_width)
+        fast = code_lines(code, lexer, self._code_theme, options.max_width, padding=False)
+        if fast is not None:
+            return fast
         syntax = make_syntax(code, lexer, self._code_theme, (0, 1))
         return console.render_lines(syntax, options, pad=False, new_lines=False)
 
@@ -280,8 +283,10 @@ class MarkdownDocument:
         key = (lexer, options.max_width)
         pads = self._pads.get(key)
         if pads is None:
-            syntax = make_syntax("x", lexer, self._code_theme, 1)
-            lines = console.render_lines(syntax, options, pad=False, new_lines=False)
+            lines = code_lines("x", lexer, self._code_theme, options.max_width)
+            if lines is None:
+                lines = console.render_lines(make_syntax("x", lexer, self._code_theme, 1), options, pad=False,
+                                             new_lines=False)
             pads = self._pads[key] = (lines[0], lines[-1])
         return pads
 
