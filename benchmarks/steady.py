@@ -1,6 +1,8 @@
 """CPU use at a typical pace: a 500-token answer at 50 tokens/s from a loopback
 server (its own process), into the real app (headless, cursor blinking), then
-5 s idle. Prints the share of one core used in each phase."""
+5 s idle. Prints the share of one core used in each phase.
+
+usage: python benchmarks/steady.py [FRAME_RATE]   (the app's frame-rate setting, default 60)"""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from run import free_port, start_server  # noqa: E402
 
+FRAME_RATE = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
+
 
 async def main_async(tokens: int, rate: float, idle: float) -> None:
     from chat_tui.config import Settings
@@ -30,7 +34,7 @@ async def main_async(tokens: int, rate: float, idle: float) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = Store.open(Path(tmp) / "bench.sqlite3")
             provider = OpenAICompatProvider(base_url=f"http://127.0.0.1:{port}/v1", model=f"bench-{tokens}-{rate:g}")
-            app = ChatApp(store=store, provider=provider, settings=Settings(retries=0))
+            app = ChatApp(store=store, provider=provider, settings=Settings(retries=0, frame_rate=FRAME_RATE))
             async with app.run_test(size=(100, 40)) as pilot:
                 await pilot.pause()
                 await asyncio.sleep(1.0)
