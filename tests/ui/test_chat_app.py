@@ -286,6 +286,8 @@ async def test_settings_reach_the_app_keys_theme_and_tools(tmp_path: Path) -> No
         from chat_tui.ui.screens.help import HelpScreen
 
         assert isinstance(app.screen, HelpScreen)
+        shown = " ".join(str(w.render()) for w in app.screen.query(".key"))
+        assert "F9" in shown and "F5" in shown and "F6" in shown and "Ctrl+N" not in shown  # the moved keys
         await pilot.press("escape")
         app.theme = "gruvbox"
         await pilot.pause()

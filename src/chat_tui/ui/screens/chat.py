@@ -469,7 +469,8 @@ class ChatScreen(Screen[None]):
     def action_help(self) -> None:
         from chat_tui.ui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen())
+        settings = getattr(self.app, "settings", None)
+        self.app.push_screen(HelpScreen(getattr(settings, "keys", None)))
 
     def _last_answer(self) -> str | None:
         views = [v for v in self.transcript.query(AssistantMessageView) if v.body.text]

@@ -9,6 +9,20 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+# The key shown for a binding id, unless the config file's [keys] table moves it.
+BINDING_IDS = {
+    "Esc": "cancel_turn", "Ctrl+R": "retry", "Ctrl+G": "continue_answer", "F5": "regenerate", "F2": "edit_last",
+    "Ctrl+S": "copy_answer", "Ctrl+T": "copy_code", "Ctrl+N": "new_conversation", "Ctrl+O": "open_conversations",
+    "Ctrl+L": "pick_model", "F1": "help",
+}
+
+
+def key_label(keys: str) -> str:
+    """ "ctrl+shift+x,f6" -> "Ctrl+Shift+X / F6" """
+    return " / ".join("+".join(part.upper() if len(part) == 1 else part.capitalize() for part in key.split("+"))
+                      for key in keys.split(",") if key)
+
+
 KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Prompt", [
         ("Enter", "send"),
@@ -52,12 +66,20 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
 
+    def __init__(self, remapped: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.remapped = remapped or {}
+        """Binding id -> keys, from the config file."""
+
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(Content.assemble(("chat-tui keys", "bold"), ("   Esc closes", "$text-muted")))
             for section, keys in KEYS:
                 yield Static(section, classes="section")
                 for key, what in keys:
+                    binding_id = BINDING_IDS.get(key)
+                    if binding_id in self.remapped:
+                        key = key_label(self.remapped[binding_id])
                     with Horizontal():
                         yield Static(key, classes="key")
                         yield Static(what, classes="what")
