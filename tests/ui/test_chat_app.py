@@ -372,3 +372,19 @@ async def test_a_crash_prints_one_line_and_no_local_variables(tmp_path: Path, ca
     text = logs[0].read_text()
     assert "RuntimeError" in text and "boom" in text and "sk-live-K3Y" not in text
     assert stat.S_IMODE(os.stat(logs[0]).st_mode) == 0o600
+
+
+async def test_retry_of_an_earlier_answer_is_refused(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(Reply(chunks=[sse(openai_chunk("cut")), 0.05], drop=True), openai_text_reply(["second answer"]))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "first")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner))
+        await send(pilot, "second")
+        await wait_for(lambda: app.screen._streaming_view is None and len(app.screen.query(AssistantMessageView)) == 2)
+        banner = app.screen.query_one(InterruptedBanner)
+        await pilot.click(banner.query_one("#retry"))
+        await pilot.pause()
+        assert len(server.requests) == 2  # nothing was sent
+    assert all(m.status != MessageStatus.SUPERSEDED for m in store.messages(store.last_conversation_id()))

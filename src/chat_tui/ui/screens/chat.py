@@ -418,7 +418,17 @@ class ChatScreen(Screen[None]):
 
     def retry(self, message_id: int) -> None:
         """Ask again from scratch: the same prompt, a new answer in place of the old one
-        (which stays in the store, superseded)."""
+        (which stays in the store, superseded). Only the last turn: retrying an
+        earlier one would retire every turn after it."""
+        users = [w for w in self.transcript.children if isinstance(w, UserMessageView)]
+        answers_after_last_user = [
+            w.message_id for w in self.transcript.children[self.transcript.children.index(users[-1]):]
+            if isinstance(w, AssistantMessageView)
+        ] if users else []
+        if message_id not in answers_after_last_user:
+            self.notify("Only the last answer can be asked again; an earlier one can be continued (Continue).",
+                        severity="warning")
+            return
         self.run_turn(retry_id=message_id)
 
     async def _remove_answers_of_turn(self, message_id: int) -> None:
