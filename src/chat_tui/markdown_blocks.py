@@ -40,3 +40,10 @@ def split_blocks(text: str) -> tuple[int, list[str]]:
             start, in_block = pos, True
         pos = next_pos
     return end, blocks
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The contents of the fenced and indented code blocks of `markdown`."""
+    from markdown_it import MarkdownIt  # loaded only when asked
+
+    return [t.content for t in MarkdownIt().parse(markdown) if t.type in ("fence", "code_block")]

@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -39,6 +38,7 @@ from chat_tui.ui.widgets.message_view import (
     conversation_totals,
     stats_line,
 )
+from chat_tui.ui.widgets.placeholders import EarlierMessages, EmptyState
 from chat_tui.ui.widgets.prompt_input import PromptInput
 from chat_tui.ui.widgets.transcript import Transcript
 
@@ -48,13 +48,6 @@ DEMO_HINT = (
 )
 
 
-def code_blocks(markdown: str) -> list[str]:
-    """The contents of the fenced and indented code blocks of `markdown`."""
-    from markdown_it import MarkdownIt
-
-    return [t.content for t in MarkdownIt().parse(markdown) if t.type in ("fence", "code_block")]
-
-
 def message_view(message: ChatMessage, model: str = "") -> UserMessageView | AssistantMessageView:
     """`model`: the conversation's current model; an answer by another one is labelled with its own."""
     if message.role == Role.USER:
@@ -62,36 +55,6 @@ def message_view(message: ChatMessage, model: str = "") -> UserMessageView | Ass
     view = AssistantMessageView.saved(message)
     view.label = message.model if model and message.model and message.model != model else ""
     return view
-
-
-class EarlierMessages(Static):
-    """At the top of a long conversation: how many older messages are not shown yet."""
-
-    DEFAULT_CSS = "EarlierMessages { color: $text-muted; text-align: center; height: 1; margin: 1 0; }"
-    count: reactive[int] = reactive(0)
-
-    def __init__(self, count: int) -> None:
-        super().__init__()
-        self.count = count
-
-    def render(self) -> Content:
-        return Content(f"↑ {self.count:,} earlier messages (scroll up to see them)")
-
-
-class EmptyState(Static):
-    """What an empty conversation shows: where to start."""
-
-    DEFAULT_CSS = """
-    EmptyState { width: 1fr; height: auto; margin: 4 2; color: $text-muted; text-align: center; }
-    """
-
-    def __init__(self, demo: bool) -> None:
-        lines: list = [("Start a conversation", "bold $text"), "\n\nType below and press Enter. Esc stops an answer; "
-                       "F1 lists every key; Ctrl+O opens saved conversations."]
-        if demo:
-            lines += ["\n\nTry: ", ("show me some code", "$accent"), " · ", ("compare sorting algorithms", "$accent"),
-                      " · ", ("calculate 12 * (3 + 4)", "$accent"), " (calls a tool) · ", ("something long", "$accent")]
-        super().__init__(Content.assemble(*lines))
 
 
 class ChatScreen(Screen[None]):
@@ -505,6 +468,8 @@ class ChatScreen(Screen[None]):
             self._copy(text, "the last answer")
 
     def action_copy_code(self) -> None:
+        from chat_tui.markdown_blocks import code_blocks
+
         blocks = code_blocks(self._last_answer() or "")
         if not blocks:
             self.notify("The last answer has no code block.", severity="warning")
