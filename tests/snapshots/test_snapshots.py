@@ -81,12 +81,18 @@ class TestStreaming:
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
     def test_finished_answer_with_code_and_table(self, snap_compare, tmp_path: Path) -> None:
-        """A reopened finished answer: the code example with syntax highlighting
-        in a dark block, a numbered list; scrolled to the end, the dim stats line
-        "first token 0.42 s · 50.0 tok/s · 12 → 157 tokens" under the answer."""
+        """A reopened finished answer with a code block and a table: the code
+        highlighted in a dark block, then a table with a header row and rule, a
+        numbered list, and the dim stats line "first token 0.42 s · 50.0 tok/s ·
+        12 → 157 tokens" under the answer."""
+        answer = ("Fetch them concurrently:\n\n```python\nasync def fetch_all(urls):\n"
+                  "    async with httpx.AsyncClient() as client:\n"
+                  "        return await asyncio.gather(*(client.get(u) for u in urls))\n```\n\n"
+                  "| Approach | Time for 10 URLs |\n| --- | ---: |\n| one by one | 2.1 s |\n| concurrent | 0.3 s |\n\n"
+                  "1. One shared client reuses connections.\n2. `gather` runs the requests together.\n")
         store = open_store(tmp_path)
         cid = saved_conversation(
-            store, "show me some code", CODE, MessageStatus.COMPLETE, ttft_ms=420, duration_ms=3560,
+            store, "show me some code", answer, MessageStatus.COMPLETE, ttft_ms=420, duration_ms=3560,
             usage={"prompt_tokens": 12, "completion_tokens": 157}, finish_reason="stop",
         )
         fix_times(store)
