@@ -131,6 +131,11 @@ class ChatMessage:
     duration_ms: int | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    attempt: int | None = None
+    """The id of the first assistant message of the attempt this answer belongs to
+    (all rounds of one answer share it; a retry starts a new one)."""
+    prior_status: MessageStatus | None = None
+    """For a superseded message: the status it had before, restored on switching back."""
 
     @property
     def usage_obj(self) -> Usage | None:

@@ -170,7 +170,7 @@ def saved_tool_conversation(store: Store) -> int:
     store.finish(mid, MessageStatus.COMPLETE, finish_reason="tool_calls")
     store.add_message(cid, Role.TOOL, "42", tool_call_id="call_1")
     store.add_message(cid, Role.TOOL, "Error: refused", tool_call_id="call_2")
-    mid2 = store.start_assistant(cid, model="gpt-4.1-mini", provider="openai")
+    mid2 = store.start_assistant(cid, model="gpt-4.1-mini", provider="openai", attempt=mid)  # the same answer
     store.append(mid2, "6 × 7 = **42**. I could not read `notes.txt`: it is outside the working directory.")
     store.finish(mid2, MessageStatus.COMPLETE, ttft_ms=250, duration_ms=900,
                  usage={"prompt_tokens": 120, "completion_tokens": 24})
@@ -260,6 +260,25 @@ class TestComforts:
             await pilot.pause()
 
         assert snap_compare(make_app(store, conversation_id=cid), terminal_size=SIZE, run_before=run_before)
+
+    def test_alternative_answers(self, snap_compare, tmp_path: Path) -> None:
+        """A question answered twice (regenerated), reopened and switched back
+        with Alt+Left: the first answer "Blue, because…" with its stats line and,
+        under it, "◀ answer 1 of 2 ▶  Alt+← / Alt+→ to switch"."""
+        store = open_store(tmp_path)
+        cid = store.create_conversation(provider="openai", model="gpt-4.1-mini", title="why is the sky blue")
+        store.add_message(cid, Role.USER, "Why is the sky blue? One sentence.")
+        first = store.start_assistant(cid, model="gpt-4.1-mini", provider="openai")
+        store.append(first, "Blue, because air scatters short (blue) wavelengths of sunlight far more than red ones.")
+        store.finish(first, MessageStatus.COMPLETE, ttft_ms=310, duration_ms=1200,
+                     usage={"prompt_tokens": 14, "completion_tokens": 19})
+        store.supersede([first])
+        second = store.start_assistant(cid, model="gpt-4.1-mini", provider="openai")
+        store.append(second, "Rayleigh scattering: the shorter the wavelength, the more it scatters.")
+        store.finish(second, MessageStatus.COMPLETE, ttft_ms=280, duration_ms=900,
+                     usage={"prompt_tokens": 14, "completion_tokens": 15})
+        fix_times(store)
+        assert snap_compare(make_app(store, conversation_id=cid), terminal_size=SIZE, press=["alt+left"])
 
     def test_config_warning(self, snap_compare, tmp_path: Path) -> None:
         """A warning from the config file shown as a notification when the app

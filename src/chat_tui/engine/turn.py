@@ -108,6 +108,16 @@ class _TurnState:
 
 
 @dataclass(slots=True)
+class Alternatives:
+    """The answers given to one message: each attempt's messages (assistant
+    rounds and tool results), oldest first, and which one is shown."""
+
+    attempts: list[list[ChatMessage]]
+    active: int | None
+    """The index of the attempt in use (None if every one is superseded)."""
+
+
+@dataclass(slots=True)
 class _Round:
     """One assistant message of a turn."""
 
@@ -118,6 +128,8 @@ class _Round:
     existing: str = ""
     continuing: bool = False
     number: int = 1
+    attempt: int | None = None
+    """The id of the first message of this answer (None: this round's own)."""
 
 
 def seam_overlap(existing: str, continuation: str, min_chars: int = 4) -> int:
@@ -254,10 +266,54 @@ class ChatEngine:
 
     def _retire(self, messages: list[ChatMessage], first_id: int) -> None:
         """Mark the messages from `first_id` on superseded (kept, never sent again)."""
+        self.store.supersede([m.id for m in messages if m.id >= first_id and m.status != MessageStatus.SUPERSEDED])
+
+    def alternatives(self, conversation_id: int) -> Alternatives | None:
+        """The answers to the conversation's last message, when it was asked more
+        than once (retry, regenerate); None when it has a single answer."""
+        messages = self.store.messages(conversation_id)
+        last_user = next((m for m in reversed(messages)
+                          if m.role == Role.USER and m.status != MessageStatus.SUPERSEDED), None)
+        if last_user is None:
+            return None
+        attempts: list[list[ChatMessage]] = []
+        previous: ChatMessage | None = None
         for message in messages:
-            if message.id >= first_id and message.status != MessageStatus.SUPERSEDED:
-                self.store.finish(message.id, MessageStatus.SUPERSEDED, error_kind=message.error_kind,
-                                  error_message=message.error_message, duration_ms=message.duration_ms)
+            if message.id <= last_user.id or message.role not in (Role.ASSISTANT, Role.TOOL):
+                continue
+            if message.role == Role.TOOL:
+                if attempts:
+                    attempts[-1].append(message)
+                continue
+            if message.attempt is not None:
+                same = previous is not None and previous.attempt == message.attempt
+            else:  # rows from before attempts were recorded: a round after tool calls goes on the same answer
+                same = previous is not None and previous.attempt is None and bool(previous.tool_calls)
+            if same and attempts:
+                attempts[-1].append(message)
+            else:
+                attempts.append([message])
+            previous = message
+        if len(attempts) < 2:
+            return None
+        active = next((i for i in reversed(range(len(attempts)))
+                       if any(m.role == Role.ASSISTANT and m.status != MessageStatus.SUPERSEDED for m in attempts[i])),
+                      None)
+        return Alternatives(attempts, active)
+
+    def switch_alternative(self, conversation_id: int, index: int) -> list[ChatMessage]:
+        """Show the answer `index` of `alternatives()` in place of the current one
+        (which is kept, superseded); its messages, as now stored."""
+        found = self.alternatives(conversation_id)
+        if found is None or not 0 <= index < len(found.attempts):
+            raise ValueError(f"no alternative answer {index}")
+        current = found.attempts[found.active] if found.active is not None else []
+        if any(m.status == MessageStatus.STREAMING for m in current):
+            raise ValueError("the current answer is still streaming")
+        chosen = found.attempts[index]
+        if index != found.active:
+            self.store.supersede([m.id for m in current], restore=[m.id for m in chosen])
+        return [m for m in self.store.messages(conversation_id) if m.id in {c.id for c in chosen}]
 
     def _open_turn(
         self, conversation_id: int, prompt: str | None, continue_message_id: int | None, *, reuse_prompt: bool = False
@@ -270,12 +326,12 @@ class ChatEngine:
             if reuse_prompt:  # a retry: the prompt is already the conversation's last user message
                 request = self._request(self.history(conversation_id))
                 message_id = store.start_assistant(conversation_id, model=self.provider.model, provider=self.provider.name)
-                return _Round(message_id, request, _TurnState()), None
+                return _Round(message_id, request, _TurnState(), attempt=message_id), None
             user_id = store.add_message(conversation_id, Role.USER, prompt)
             self._title_from(conversation_id, prompt)
             request = self._request(self.history(conversation_id))
             message_id = store.start_assistant(conversation_id, model=self.provider.model, provider=self.provider.name)
-            return _Round(message_id, request, _TurnState()), user_id
+            return _Round(message_id, request, _TurnState(), attempt=message_id), user_id
         message = store.get_message(continue_message_id)
         if message is None or message.role != Role.ASSISTANT:
             raise ValueError(f"no assistant message {continue_message_id} to continue")
@@ -295,8 +351,14 @@ class ChatEngine:
         """The calls of `rnd` have run: close its message and open the next one."""
         self._finish(rnd.message_id, rnd.state, rnd.continuing)
         request = self._request(self.history(conversation_id))
-        message_id = self.store.start_assistant(conversation_id, model=self.provider.model, provider=self.provider.name)
-        return _Round(message_id, request, _TurnState(), number=rnd.number + 1)
+        attempt = rnd.attempt
+        if attempt is None:
+            first = self.store.get_message(rnd.message_id)
+            attempt = (first.attempt if first is not None else None) or rnd.message_id
+        message_id = self.store.start_assistant(
+            conversation_id, model=self.provider.model, provider=self.provider.name, attempt=attempt
+        )
+        return _Round(message_id, request, _TurnState(), number=rnd.number + 1, attempt=attempt)
 
     async def _stream_round(self, rnd: _Round) -> AsyncGenerator[list[TurnEvent], None]:
         """Stream one request into `rnd`'s message, retrying failures that come before any content."""

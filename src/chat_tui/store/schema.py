@@ -78,6 +78,15 @@ MIGRATIONS: list[str] = [
         INSERT INTO message_search (rowid, text) VALUES (new.id, new.text);
     END;
     """,
+    # 3 -> 4: answers asked again (retry, regenerate) stay as alternatives the
+    # user can switch back to. `attempt` is the id of the first assistant
+    # message of the attempt a message belongs to (every round of a tool-using
+    # answer carries it); `prior_status` is the status a superseded message had,
+    # so switching back restores it (a cut-off answer is cut off again).
+    """
+    ALTER TABLE messages ADD COLUMN attempt INTEGER;
+    ALTER TABLE messages ADD COLUMN prior_status TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -29,13 +29,13 @@ from chat_tui.store.transfer import TransferMixin
 
 _MESSAGE_COLUMNS = (
     "id, conversation_id, role, text, reasoning, tool_calls, tool_call_id, status, model, provider, "
-    "error_kind, error_message, finish_reason, usage, ttft_ms, duration_ms, created_at, updated_at"
+    "error_kind, error_message, finish_reason, usage, ttft_ms, duration_ms, created_at, updated_at, attempt, prior_status"
 )
 
 
 def _row_to_message(row: tuple[Any, ...]) -> ChatMessage:
     (mid, cid, role, text, reasoning, tool_calls, tool_call_id, status, model, provider,
-     error_kind, error_message, finish_reason, usage, ttft, duration, created, updated) = row
+     error_kind, error_message, finish_reason, usage, ttft, duration, created, updated, attempt, prior) = row
     return ChatMessage(
         id=mid,
         conversation_id=cid,
@@ -55,6 +55,8 @@ def _row_to_message(row: tuple[Any, ...]) -> ChatMessage:
         duration_ms=duration,
         created_at=created,
         updated_at=updated,
+        attempt=attempt,
+        prior_status=MessageStatus(prior) if prior else None,
     )
 
 
@@ -311,11 +313,19 @@ class Store(SearchMixin, TransferMixin):
             self._db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
             return int(cur.lastrowid or 0)
 
-    def start_assistant(self, conversation_id: int, *, model: str = "", provider: str = "") -> int:
-        """The assistant row for a request that is starting (status `streaming`)."""
-        return self.add_message(
+    def start_assistant(
+        self, conversation_id: int, *, model: str = "", provider: str = "", attempt: int | None = None
+    ) -> int:
+        """The assistant row for a request that is starting (status `streaming`).
+
+        `attempt`: the attempt this round belongs to (the id of its first
+        message); by default the row starts an attempt of its own."""
+        message_id = self.add_message(
             conversation_id, Role.ASSISTANT, status=MessageStatus.STREAMING, model=model, provider=provider
         )
+        with self._errors():
+            self._db.execute("UPDATE messages SET attempt = ? WHERE id = ?", (attempt or message_id, message_id))
+        return message_id
 
     def append(self, message_id: int, text: str = "", reasoning: str = "") -> None:
         """Append streamed text and commit it: call before the text is shown.
@@ -365,6 +375,27 @@ class Store(SearchMixin, TransferMixin):
                 (status.value, error_kind, error_message, finish_reason, json.dumps(usage) if usage else None,
                  ttft_ms, duration_ms, time.time(), message_id),
             )
+            self._db.execute("COMMIT")
+
+    def supersede(self, message_ids: list[int], *, restore: tuple[int, ...] | list[int] = ()) -> None:
+        """Retire `message_ids` (kept, status `superseded`, their status remembered)
+        and bring `restore` back with the status they had, in one transaction."""
+        with self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            for message_id in message_ids:
+                self._fold_chunks(message_id)
+                self._db.execute(
+                    "UPDATE messages SET prior_status = CASE status WHEN 'streaming' THEN 'interrupted' "
+                    "ELSE status END, status = 'superseded', owner_pid = NULL, "
+                    "chars_received = length(text) WHERE id = ? AND status != 'superseded'",
+                    (message_id,),
+                )
+            for message_id in restore:
+                self._db.execute(
+                    "UPDATE messages SET status = COALESCE(prior_status, 'complete'), prior_status = NULL "
+                    "WHERE id = ? AND status = 'superseded'",
+                    (message_id,),
+                )
             self._db.execute("COMMIT")
 
     def dismiss_error(self, message_id: int) -> None:

@@ -139,6 +139,10 @@ class ChatApp(App[None]):
         yield SystemCommand("Edit last message", "Change your last message and resend it (F2)", chat.action_edit_last)
         yield SystemCommand("Regenerate answer", "Ask the last question again; the old answer is kept (F5)",
                             chat.action_regenerate)
+        yield SystemCommand("Previous answer", "Switch back to an earlier answer to the last message (Alt+Left)",
+                            chat.action_previous_answer)
+        yield SystemCommand("Next answer", "Switch to a later answer to the last message (Alt+Right)",
+                            chat.action_next_answer)
 
     def _fatal_error(self) -> None:
         """A bug crashed the app: one line on the terminal, the traceback in a file.

@@ -74,6 +74,8 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+l", "pick_model", "Switch model", show=False, id="pick_model"),
         Binding("f2", "edit_last", "Edit last message", show=False, id="edit_last"),
         Binding("f5", "regenerate", "Regenerate", show=False, id="regenerate"),
+        Binding("alt+left", "previous_answer", "Previous answer", show=False, id="previous_answer"),
+        Binding("alt+right", "next_answer", "Next answer", show=False, id="next_answer"),
     ]
 
     def __init__(self, engine: ChatEngine, conversation_id: int | None = None) -> None:
@@ -141,6 +143,7 @@ class ChatScreen(Screen[None]):
         await transcript.mount_all([message_view(m, conversation.model) for m in messages[-self.PAGE:]])
         self._show_empty_state(not messages)
         self._update_totals()
+        self._show_alternatives()
         transcript.scroll_end(animate=False, immediate=True)
         transcript.anchor()
 
@@ -223,11 +226,12 @@ class ChatScreen(Screen[None]):
         edit_id: int | None = None,
     ) -> None:
         transcript = self.transcript
+        model = self.engine.provider.model
         if edit_id is not None:
             await self._remove_from(edit_id)
         if retry_id is not None:
             await self._remove_answers_of_turn(retry_id)
-            view = AssistantMessageView(streaming=True)
+            view = AssistantMessageView(streaming=True, model=model)
             await transcript.mount(view)
         elif continue_id is not None:
             view = self._view_for(continue_id)
@@ -239,8 +243,11 @@ class ChatScreen(Screen[None]):
             self._show_empty_state(False)
             self._user_view = UserMessageView(prompt)
             await transcript.mount(self._user_view)
-            view = AssistantMessageView(streaming=True)
+            view = AssistantMessageView(streaming=True, model=model)
             await transcript.mount(view)
+        # Answers by another model than this one say which model wrote them.
+        self._conversation_model = model
+        self._relabel()
         transcript.anchor()
         self._streaming_view = view
         try:
@@ -260,7 +267,10 @@ class ChatScreen(Screen[None]):
             self.notify(sanitize(str(exc)), title=exc.title, severity="error", markup=False)
         finally:
             self._streaming_view = None
+            for answer in transcript.query(AssistantMessageView):
+                answer.model = answer.model or model  # the rounds of this turn
             self._update_totals()
+            self._show_alternatives()
 
     async def _apply(self, view: AssistantMessageView, batch: list) -> AssistantMessageView:
         """Show one batch of turn events; returns the view that now streams."""
@@ -319,6 +329,67 @@ class ChatScreen(Screen[None]):
             if call.id in view.tools_by_id:
                 view.tool_update(call, running=False)
         view.finish(message.status, error_kind=message.error_kind, error_message=message.error_message)
+
+    def _relabel(self) -> None:
+        current = self._conversation_model
+        for answer in self.transcript.query(AssistantMessageView):
+            answer.set_label(answer.model if current and answer.model and answer.model != current else "")
+
+    # -- alternative answers ---------------------------------------------------------------
+    def _show_alternatives(self) -> None:
+        """ "answer 2 of 3" under the last answer, when its question was asked more than once."""
+        answers = list(self.transcript.query(AssistantMessageView))
+        found = None
+        if self.conversation_id is not None and answers:
+            try:
+                found = self.engine.alternatives(self.conversation_id)
+            except ChatTuiError:
+                found = None
+        for answer in answers[:-1]:
+            answer.set_alternatives(None)
+        if answers:
+            shown = None
+            if found is not None and found.active is not None:
+                if answers[-1].message_id in {m.id for m in found.attempts[found.active]}:
+                    shown = (found.active + 1, len(found.attempts))
+            answers[-1].set_alternatives(shown)
+
+    async def action_previous_answer(self) -> None:
+        """Show the answer given before this one to the last message."""
+        await self._switch_answer(-1)
+
+    async def action_next_answer(self) -> None:
+        """Show the answer given after this one to the last message."""
+        await self._switch_answer(+1)
+
+    async def _switch_answer(self, step: int) -> None:
+        if self._streaming_view is not None:
+            self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
+            return
+        found = self.engine.alternatives(self.conversation_id) if self.conversation_id is not None else None
+        if found is None:
+            self.notify("The last message has one answer. F5 asks again and keeps both.", severity="information")
+            return
+        index = (found.active if found.active is not None else len(found.attempts)) + step
+        if not 0 <= index < len(found.attempts):
+            self.app.bell()
+            return
+        try:
+            messages = self.engine.switch_alternative(self.conversation_id, index)  # type: ignore[arg-type]
+        except (ValueError, ChatTuiError) as exc:
+            self.notify(sanitize(str(exc)), severity="error", markup=False)
+            return
+        transcript = self.transcript
+        children = list(transcript.children)
+        users = [i for i, w in enumerate(children) if isinstance(w, UserMessageView)]
+        if users:
+            await transcript.remove_children(children[users[-1] + 1:])
+        await transcript.mount_all([message_view(m, self._conversation_model) for m in messages if m.role == Role.ASSISTANT])
+        self._relabel()
+        self._update_totals()
+        self._show_alternatives()
+        transcript.scroll_end(animate=False)
+        transcript.anchor()
 
     def _view_for(self, message_id: int) -> AssistantMessageView | None:
         for view in self.transcript.query(AssistantMessageView):

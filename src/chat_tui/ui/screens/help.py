@@ -13,7 +13,7 @@ from textual.widgets import Static
 BINDING_IDS = {
     "Esc": "cancel_turn", "Ctrl+R": "retry", "Ctrl+G": "continue_answer", "F5": "regenerate", "F2": "edit_last",
     "Ctrl+S": "copy_answer", "Ctrl+T": "copy_code", "Ctrl+N": "new_conversation", "Ctrl+O": "open_conversations",
-    "Ctrl+L": "pick_model", "F1": "help",
+    "Ctrl+L": "pick_model", "F1": "help", "Alt+Left / Alt+Right": "previous_answer / next_answer",
 }
 
 
@@ -34,6 +34,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("Ctrl+R", "retry the last interrupted answer from scratch"),
         ("Ctrl+G", "continue the last interrupted answer where it stopped"),
         ("F5", "regenerate the last answer (the old one is kept)"),
+        ("Alt+Left / Alt+Right", "switch between the answers to the last message"),
         ("F2", "edit your last message and resend it (Esc stops editing)"),
         ("Ctrl+S", "copy the last answer (Markdown source) to the clipboard"),
         ("Ctrl+T", "copy the last code block of the last answer to the clipboard"),
@@ -77,9 +78,11 @@ class HelpScreen(ModalScreen[None]):
             for section, keys in KEYS:
                 yield Static(section, classes="section")
                 for key, what in keys:
-                    binding_id = BINDING_IDS.get(key)
-                    if binding_id in self.remapped:
-                        key = key_label(self.remapped[binding_id])
+                    binding_ids = BINDING_IDS.get(key, "").split(" / ")
+                    if any(binding_id in self.remapped for binding_id in binding_ids):
+                        # Several bindings on one row ("Alt+Left / Alt+Right"): each keeps or moves its key.
+                        key = " / ".join(key_label(self.remapped[binding_id]) if binding_id in self.remapped else default
+                                         for binding_id, default in zip(binding_ids, key.split(" / "), strict=False))
                     with Horizontal():
                         yield Static(key, classes="key")
                         yield Static(what, classes="what")

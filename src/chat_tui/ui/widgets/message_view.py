@@ -93,13 +93,23 @@ class AssistantMessageView(Vertical):
         color: $text-muted;
         height: 1;
     }
+    AssistantMessageView .alternatives {
+        color: $text-muted;
+        height: 1;
+    }
     """
 
-    def __init__(self, *, message_id: int | None = None, text: str = "", streaming: bool = False, label: str = "") -> None:
+    def __init__(
+        self, *, message_id: int | None = None, text: str = "", streaming: bool = False, label: str = "", model: str = ""
+    ) -> None:
         super().__init__()
         self.message_id = message_id
         self.streaming = streaming
         self.label = label
+        self.model = model
+        """The model that wrote this answer."""
+        self.alternatives: tuple[int, int] | None = None
+        """(this answer's number, how many) when the question was asked more than once."""
         self.body = MarkdownStreamView(text, streaming=streaming)
         self.indicator: TypingIndicator | None = TypingIndicator() if streaming and not text else None
         self.banner: InterruptedBanner | None = None
@@ -112,7 +122,7 @@ class AssistantMessageView(Vertical):
     @classmethod
     def saved(cls, message: ChatMessage) -> AssistantMessageView:
         """The view of a stored answer, with its banner or stats line."""
-        view = cls(message_id=message.id, text=message.text)
+        view = cls(message_id=message.id, text=message.text, model=message.model)
         view.banner = _banner_for(message.id, message.status, message.error_kind, message.error_message, len(message.text))
         view._saved_calls = [c for c in message.tool_calls if not c.server]
         if message.reasoning:
@@ -137,6 +147,40 @@ class AssistantMessageView(Vertical):
             yield self.banner
         if self._stats:
             yield Static(Content(self._stats), classes="stats")
+        if self.alternatives is not None:
+            yield Static(self._alternatives_content(), classes="alternatives")
+
+    # -- label and alternatives --------------------------------------------------------------
+    def set_label(self, label: str) -> None:
+        """Name the model that wrote the answer above it ("" for none)."""
+        if label == self.label:
+            return
+        self.label = label
+        if not self.is_mounted:
+            return
+        for old in self.query(".model-label"):
+            old.remove()
+        if label:
+            self.mount(Static(Content(sanitize(label)), classes="model-label"), before=0)
+
+    def _alternatives_content(self) -> Content:
+        number, count = self.alternatives or (0, 0)
+        return Content.assemble(
+            ("◀ ", "$accent"), (f"answer {number} of {count}", "bold"), (" ▶", "$accent"),
+            ("  Alt+← / Alt+→ to switch", "$text-muted"),
+        )
+
+    def set_alternatives(self, alternatives: tuple[int, int] | None) -> None:
+        """Show "answer 2 of 3" under the answer (None: hide it)."""
+        if alternatives == self.alternatives:
+            return
+        self.alternatives = alternatives
+        if not self.is_mounted:
+            return
+        for old in self.query(".alternatives"):
+            old.remove()
+        if alternatives is not None:
+            self.mount(Static(self._alternatives_content(), classes="alternatives"))
 
     def append(self, text: str) -> None:
         if text:

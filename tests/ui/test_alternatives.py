@@ -1,0 +1,117 @@
+"""Switching between the answers to the last message, in the app, and the model
+labels on answers written live after a switch of model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Static
+
+from chat_tui.domain import MessageStatus
+from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
+from chat_tui.ui.widgets.message_view import AssistantMessageView
+from tests.support.app import make_app, open_store
+from tests.support.pilot import send, wait_for
+from tests.support.sse_server import Reply, SSETestServer, openai_chunk, openai_text_reply, sse
+
+
+def answers(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [a.body.text for a in app.screen.query(AssistantMessageView)]
+
+
+def switcher(app) -> str:  # type: ignore[no-untyped-def]
+    found = app.screen.query(".alternatives")
+    return "" if not found else str(found.first(Static).render())
+
+
+async def idle(app) -> None:  # type: ignore[no-untyped-def]
+    await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(AssistantMessageView))
+
+
+async def test_regenerated_answers_can_be_switched_back_and_forth(server: SSETestServer, tmp_path: Path) -> None:
+    cut = Reply(chunks=[sse(openai_chunk("a second one, cut"))], drop=True)
+    server.queue(openai_text_reply(["the first answer"]), cut, openai_text_reply(["the follow-up"]))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "tell me")
+        await idle(app)
+        assert switcher(app) == ""
+        await pilot.press("alt+left")  # nothing to switch to: a hint, nothing changes
+        assert answers(app) == ["the first answer"]
+
+        await pilot.press("f5")
+        await wait_for(lambda: answers(app) == ["a second one, cut"] and app.screen._streaming_view is None)
+        assert switcher(app).startswith("◀ answer 2 of 2 ▶")
+        assert app.screen.query(InterruptedBanner)
+
+        await pilot.press("alt+left")
+        await wait_for(lambda: answers(app) == ["the first answer"])
+        assert switcher(app).startswith("◀ answer 1 of 2 ▶")
+        assert not app.screen.query(InterruptedBanner)
+        await pilot.press("alt+left")  # already the first: stays
+        assert answers(app) == ["the first answer"]
+
+        await pilot.press("alt+right")
+        await wait_for(lambda: answers(app) == ["a second one, cut"])
+        assert app.screen.query(InterruptedBanner)  # cut off again, so Continue still works
+        await pilot.press("alt+left")
+        await wait_for(lambda: answers(app) == ["the first answer"])
+
+        # The next question follows the answer on screen; the switcher moves on.
+        await send(pilot, "go on")
+        await wait_for(lambda: answers(app) == ["the first answer", "the follow-up"])
+        await idle(app)
+        assert switcher(app) == ""
+    assert [(m["role"], m["content"]) for m in server.requests[-1].body["messages"]] == [
+        ("user", "tell me"), ("assistant", "the first answer"), ("user", "go on"),
+    ]
+
+    # Reopened: the chosen answer, its alternative still there.
+    app2 = make_app(store, conversation_id=store.last_conversation_id())
+    async with app2.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert answers(app2) == ["the first answer", "the follow-up"]
+
+
+async def test_the_switcher_comes_back_on_reopening(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(openai_text_reply(["one"]), openai_text_reply(["two"]), openai_text_reply(["three"]))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "count")
+        await idle(app)
+        for expected in ("two", "three"):
+            await pilot.press("f5")
+            await wait_for(lambda expected=expected: answers(app) == [expected] and app.screen._streaming_view is None)
+    app2 = make_app(store, conversation_id=store.last_conversation_id())
+    async with app2.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert answers(app2) == ["three"]
+        assert switcher(app2).startswith("◀ answer 3 of 3 ▶")
+        await pilot.press("alt+left", "alt+left")
+        await wait_for(lambda: answers(app2) == ["one"])
+        assert switcher(app2).startswith("◀ answer 1 of 3 ▶")
+    current = [m.text for m in store.messages(store.last_conversation_id())
+               if m.status != MessageStatus.SUPERSEDED]
+    assert current == ["count", "one"]
+
+
+async def test_answers_by_another_model_are_labelled_as_soon_as_the_model_changes(
+    server: SSETestServer, tmp_path: Path
+) -> None:
+    server.queue(openai_text_reply(["by the first"]), openai_text_reply(["by the second"]))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "one")
+        await idle(app)
+        views = list(app.screen.query(AssistantMessageView))
+        assert [v.label for v in views] == [""]
+        app.engine.provider.model = "other-model"  # what the model picker does
+        await send(pilot, "two")
+        await wait_for(lambda: answers(app) == ["by the first", "by the second"])
+        await idle(app)
+        views = list(app.screen.query(AssistantMessageView))
+        assert [v.label for v in views] == ["test-model", ""]
+        assert str(views[0].query_one(".model-label", Static).render()) == "test-model"
+        assert not views[1].query(".model-label")
