@@ -61,6 +61,8 @@ def conversation_to_markdown(conversation: Conversation, messages: list[ChatMess
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.created_at))
     lines = [f"# {conversation.title or 'Untitled'}", "", f"*{when} · {conversation.model or conversation.provider}*", ""]
     for m in messages:
+        if m.status == MessageStatus.SUPERSEDED:
+            continue  # an earlier answer (or message) replaced by a retry or an edit: in the JSON export only
         if m.role == Role.USER:
             lines += ["## You", "", m.text, ""]
         elif m.role == Role.ASSISTANT:

@@ -284,6 +284,25 @@ def test_export_keeps_partial_answers_marked(tmp_path: Path) -> None:
     assert "half an answ\n\n> *[interrupted: Connection lost.]*" in md.stdout
 
 
+def test_markdown_export_shows_the_answer_chosen_and_json_keeps_the_alternatives(tmp_path: Path) -> None:
+    cid = seed(tmp_path, "q", "the answer replaced by a regenerated one")
+    store = open_store(tmp_path)
+    try:
+        store.supersede([m.id for m in store.messages(cid) if m.role == Role.ASSISTANT])
+        mid = store.start_assistant(cid, model="demo", provider="demo")
+        store.append(mid, "the regenerated answer")
+        store.finish(mid, MessageStatus.COMPLETE)
+    finally:
+        store.close()
+    md = run_cli(tmp_path, "export", "last")
+    assert md.returncode == 0, md.stderr
+    assert "the regenerated answer" in md.stdout and "replaced" not in md.stdout
+    js = json.loads(run_cli(tmp_path, "export", "last", "--format", "json").stdout)
+    assert [(m["text"], m["status"]) for m in js["messages"]] == [
+        ("q", "complete"), ("the answer replaced by a regenerated one", "superseded"),
+        ("the regenerated answer", "complete")]
+
+
 def test_export_to_an_unwritable_place_is_one_line(tmp_path: Path) -> None:
     seed(tmp_path, "hi", "there")
     result = run_cli(tmp_path, "export", "last", "-o", str(tmp_path / "missing" / "folder" / "x.md"))
