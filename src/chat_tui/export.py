@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 from chat_tui.domain import ChatMessage, Conversation, MessageStatus, Role
@@ -75,3 +79,28 @@ def conversation_to_markdown(conversation: Conversation, messages: list[ChatMess
         elif m.role == Role.TOOL:
             lines += ["### Tool result", "", "```", m.text, "```", ""]
     return "\n".join(lines)
+
+
+def export_text(conversation: Conversation, messages: list[ChatMessage], fmt: str) -> str:
+    """The document for one conversation: `fmt` is "md" or "json"."""
+    if fmt == "json":
+        return json.dumps(conversation_to_json(conversation, messages), indent=2, ensure_ascii=False) + "\n"
+    return conversation_to_markdown(conversation, messages)
+
+
+def export_to_directory(conversation: Conversation, messages: list[ChatMessage], fmt: str, directory: Path) -> Path:
+    """Write the conversation into `directory` under a name made from its title
+    (never over an existing file); the path written. Raises OSError."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (conversation.title or "").lower()).strip("-")[:48].strip("-") or "conversation"
+    text = export_text(conversation, messages, fmt)
+    for n in range(1, 1000):
+        path = directory / f"chat-{slug}{'' if n == 1 else f'-{n}'}.{fmt}"
+        try:
+            # "x": created here or not at all; a file of that name is never replaced.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return path
+    raise FileExistsError(f"too many exports of this conversation in {directory}")

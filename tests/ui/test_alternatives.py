@@ -115,3 +115,49 @@ async def test_answers_by_another_model_are_labelled_as_soon_as_the_model_change
         assert [v.label for v in views] == ["test-model", ""]
         assert str(views[0].query_one(".model-label", Static).render()) == "test-model"
         assert not views[1].query(".model-label")
+
+
+async def test_export_from_the_app_writes_a_file_in_the_working_directory(
+    server: SSETestServer, tmp_path: Path, monkeypatch
+) -> None:
+    import json
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    (work / "chat-a-question-about-owls.md").write_text("mine, not to be replaced")
+    server.queue(openai_text_reply(["Owls ", "**hoot**."]))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.screen.export_conversation("md")  # before anything was said
+        await send(pilot, "A question about owls?")
+        await idle(app)
+        app.screen.export_conversation("md")
+        app.screen.export_conversation("json")
+        await pilot.pause()
+        notices = [n.message for n in app._notifications]
+    assert notices[0].startswith("Nothing to export yet")
+    assert (work / "chat-a-question-about-owls.md").read_text() == "mine, not to be replaced"
+    written = (work / "chat-a-question-about-owls-2.md").read_text()
+    assert "## You\n\nA question about owls?\n" in written and "Owls **hoot**." in written
+    data = json.loads((work / "chat-a-question-about-owls.json").read_text())
+    assert [m["text"] for m in data["messages"]] == ["A question about owls?", "Owls **hoot**."]
+    assert any(n.startswith("Exported to ") and n.endswith("chat-a-question-about-owls-2.md") for n in notices)
+    assert (work / "chat-a-question-about-owls.json").stat().st_mode & 0o777 == 0o600
+
+
+async def test_export_when_the_directory_is_gone_is_one_line(server: SSETestServer, tmp_path: Path, monkeypatch) -> None:
+    work = tmp_path / "gone"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    work.rmdir()  # the app's working directory was deleted under it
+    server.queue(openai_text_reply(["fine"]))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "hi")
+        await idle(app)
+        app.screen.export_conversation("md")
+        await pilot.pause()
+        notices = [n.message for n in app._notifications]
+    assert notices[-1].startswith("Cannot export to the current directory: ") and "\n" not in notices[-1]
+    assert not work.exists()

@@ -82,7 +82,7 @@ def _conversation_id(store: Any, name: str) -> int:
 
 
 def run_export(args: argparse.Namespace, store: Any) -> int:
-    from chat_tui.export import conversation_to_json, conversation_to_markdown, conversations_to_json
+    from chat_tui.export import conversations_to_json, export_text
 
     if args.all:
         if args.conversation is not None:
@@ -99,10 +99,7 @@ def run_export(args: argparse.Namespace, store: Any) -> int:
         conversation = store.get_conversation(conversation_id)
         messages = store.messages(conversation_id)
         fmt = args.format or "md"
-        if fmt == "json":
-            output = json.dumps(conversation_to_json(conversation, messages), indent=2, ensure_ascii=False) + "\n"
-        else:
-            output = conversation_to_markdown(conversation, messages)
+        output = export_text(conversation, messages, fmt)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as handle:

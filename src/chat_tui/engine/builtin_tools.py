@@ -214,8 +214,12 @@ def list_entries(root: Path, path: str = ".") -> str:
 # -- the tools --------------------------------------------------------------------
 
 def builtin_tools(root: Path | str | None = None) -> list[Tool]:
-    """The built-in tools; file access is limited to `root` (default: the working directory)."""
-    base = Path(root if root is not None else Path.cwd()).resolve()
+    """The built-in tools; file access is limited to `root` (default: the working
+    directory; none when the working directory no longer exists)."""
+    try:
+        base = Path(root if root is not None else Path.cwd()).resolve()
+    except OSError:
+        base = None
 
     async def read_file(path: str, offset: int = 0) -> str:
         return await asyncio.to_thread(read_text, base, path, offset)
@@ -223,7 +227,7 @@ def builtin_tools(root: Path | str | None = None) -> list[Tool]:
     async def list_directory(path: str = ".") -> str:
         return await asyncio.to_thread(list_entries, base, path)
 
-    return [
+    tools = [
         Tool("current_datetime", "The current date, time and weekday, locally or in a given IANA time zone.",
              {"type": "object", "properties": {"timezone": {
                  "type": "string", "description": "IANA time zone such as Europe/Paris; empty for local time"}}},
@@ -234,6 +238,11 @@ def builtin_tools(root: Path | str | None = None) -> list[Tool]:
              {"type": "object", "properties": {"expression": {"type": "string", "description": "e.g. (2 + 3) * 4"}},
               "required": ["expression"]},
              _calculator),
+    ]
+    if base is None:
+        return tools
+    return [
+        *tools,
         Tool("read_file",
              f"Read a text file under the working directory ({READ_CHUNK_BYTES} bytes at a time).",
              {"type": "object", "properties": {

@@ -139,6 +139,10 @@ class ChatApp(App[None]):
         yield SystemCommand("Edit last message", "Change your last message and resend it (F2)", chat.action_edit_last)
         yield SystemCommand("Regenerate answer", "Ask the last question again; the old answer is kept (F5)",
                             chat.action_regenerate)
+        yield SystemCommand("Export as Markdown", "Write this conversation to a .md file in the current directory",
+                            lambda: chat.export_conversation("md"))
+        yield SystemCommand("Export as JSON", "Write this conversation (every answer, as stored) to a .json file",
+                            lambda: chat.export_conversation("json"))
         yield SystemCommand("Previous answer", "Switch back to an earlier answer to the last message (Alt+Left)",
                             chat.action_previous_answer)
         yield SystemCommand("Next answer", "Switch to a later answer to the last message (Alt+Right)",

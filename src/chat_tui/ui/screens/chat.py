@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -334,6 +335,22 @@ class ChatScreen(Screen[None]):
         current = self._conversation_model
         for answer in self.transcript.query(AssistantMessageView):
             answer.set_label(answer.model if current and answer.model and answer.model != current else "")
+
+    def export_conversation(self, fmt: str) -> None:
+        """Write the conversation on screen to a file in the current directory."""
+        from chat_tui.export import export_to_directory
+
+        conversation = self.engine.store.get_conversation(self.conversation_id) if self.conversation_id else None
+        if conversation is None:
+            self.notify("Nothing to export yet: this conversation is empty.", severity="warning")
+            return
+        try:
+            path = export_to_directory(conversation, self.engine.store.messages(conversation.id), fmt, Path.cwd())
+        except (OSError, ChatTuiError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            self.notify(sanitize(f"Cannot export to the current directory: {reason}."), severity="error", markup=False)
+            return
+        self.notify(sanitize(f"Exported to {path}"), title="Export", markup=False)
 
     # -- alternative answers ---------------------------------------------------------------
     def _show_alternatives(self) -> None:

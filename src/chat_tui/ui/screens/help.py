@@ -46,7 +46,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
     ("App", [
         ("Ctrl+L", "switch model or profile"),
-        ("Ctrl+P", "command palette (every command, themes)"),
+        ("Ctrl+P", "command palette (every command, themes, export as Markdown or JSON)"),
         ("F1", "this help"),
         ("Ctrl+Q", "quit"),
     ]),
