@@ -44,6 +44,12 @@ def split_blocks(text: str) -> tuple[int, list[str]]:
 
 def code_blocks(markdown: str) -> list[str]:
     """The contents of the fenced and indented code blocks of `markdown`."""
+    return [content for _, content in code_blocks_with_language(markdown)]
+
+
+def code_blocks_with_language(markdown: str) -> list[tuple[str, str]]:
+    """(language, content) of each code block of `markdown` ("" when none is given)."""
     from markdown_it import MarkdownIt  # loaded only when asked
 
-    return [t.content for t in MarkdownIt().parse(markdown) if t.type in ("fence", "code_block")]
+    return [((t.info or "").strip().split(" ")[0], t.content)
+            for t in MarkdownIt().parse(markdown) if t.type in ("fence", "code_block")]

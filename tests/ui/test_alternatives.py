@@ -161,3 +161,44 @@ async def test_export_when_the_directory_is_gone_is_one_line(server: SSETestServ
         notices = [n.message for n in app._notifications]
     assert notices[-1].startswith("Cannot export to the current directory: ") and "\n" not in notices[-1]
     assert not work.exists()
+
+
+async def test_copy_any_message_or_code_block(server: SSETestServer, tmp_path: Path) -> None:
+    from textual.widgets import OptionList
+
+    from chat_tui.ui.screens.copy_picker import CopyPickerScreen
+
+    answer = "Two ways:\n\n```python\nprint('a')\nprint('b')\n```\n\nor\n\n```sh\necho \x1b[31mc\n```\n"
+    server.queue(openai_text_reply(["first answer"]), openai_text_reply([answer[:20], answer[20:]]))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f3")
+        assert not isinstance(app.screen, CopyPickerScreen)  # nothing to copy yet
+        await send(pilot, "hello")
+        await idle(app)
+        await send(pilot, "show both")
+        await wait_for(lambda: len(answers(app)) == 2 and answers(app)[1] == answer)
+        await idle(app)
+        await pilot.press("f3")
+        await wait_for(lambda: isinstance(app.screen, CopyPickerScreen))
+        options = app.screen.query_one(OptionList)
+        rows = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert rows[0].startswith("You") and rows[0].endswith("hello")
+        assert rows[1].startswith("Answer") and rows[1].endswith("first answer")
+        assert rows[3].startswith("Answer") and rows[3].endswith("Two ways:")
+        assert "python code block 1 · 2 lines" in rows[4] and rows[4].endswith("print('a')")
+        assert "sh code block 2 · 1 line" in rows[5] and "\x1b" not in rows[5]
+        assert options.highlighted == 3  # the last answer
+        await pilot.press("down", "enter")
+        await wait_for(lambda: not isinstance(app.screen, CopyPickerScreen))
+        await pilot.press("f3")
+        await wait_for(lambda: isinstance(app.screen, CopyPickerScreen))
+        await pilot.press("home", "enter")
+        await wait_for(lambda: len(copied) == 2)
+        await pilot.press("f3")
+        await wait_for(lambda: isinstance(app.screen, CopyPickerScreen))
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, CopyPickerScreen))
+    assert copied == ["print('a')\nprint('b')\n", "hello"]

@@ -135,6 +135,7 @@ class ChatApp(App[None]):
         yield SystemCommand("Retry answer", "Ask the last question again (Ctrl+R)", chat.action_retry)
         yield SystemCommand("Copy last answer", "Copy its Markdown source to the clipboard (Ctrl+S)", chat.action_copy_answer)
         yield SystemCommand("Copy last code block", "Copy the last answer's last code block (Ctrl+T)", chat.action_copy_code)
+        yield SystemCommand("Copy…", "Copy any message or one of its code blocks (F3)", chat.action_copy_any)
         yield SystemCommand("Keys", "Every key binding (F1)", chat.action_help)
         yield SystemCommand("Edit last message", "Change your last message and resend it (F2)", chat.action_edit_last)
         yield SystemCommand("Regenerate answer", "Ask the last question again; the old answer is kept (F5)",

@@ -71,6 +71,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+g", "continue_answer", "Continue", show=False, id="continue_answer"),
         Binding("ctrl+s", "copy_answer", "Copy answer", show=False, id="copy_answer"),
         Binding("ctrl+t", "copy_code", "Copy code", show=False, id="copy_code"),
+        Binding("f3", "copy_any", "Copy…", show=False, id="copy_any"),
         Binding("f1", "help", "Help", id="help"),
         Binding("ctrl+l", "pick_model", "Switch model", show=False, id="pick_model"),
         Binding("f2", "edit_last", "Edit last message", show=False, id="edit_last"),
@@ -563,6 +564,23 @@ class ChatScreen(Screen[None]):
             self.notify("The last answer has no code block.", severity="warning")
         else:
             self._copy(blocks[-1], "the last code block")
+
+    def action_copy_any(self) -> None:
+        """Choose a message or a code block to copy."""
+        from chat_tui.ui.screens.copy_picker import CopyChoice, CopyPickerScreen
+
+        if self.conversation_id is None:
+            self.notify("There is nothing to copy yet.", severity="warning")
+            return
+        messages = [m for m in self.engine.store.messages(self.conversation_id) if m.status != MessageStatus.SUPERSEDED]
+        if self._streaming_view is not None:  # the streaming answer as far as it is on screen
+            messages = [m for m in messages if m.id != self._streaming_view.message_id]
+
+        def chosen(choice: CopyChoice | None) -> None:
+            if choice is not None:
+                self._copy(choice.text, choice.what)
+
+        self.app.push_screen(CopyPickerScreen(messages), chosen)
 
     def action_open_conversations(self) -> None:
         from chat_tui.ui.screens.conversations import ConversationsScreen

@@ -12,7 +12,7 @@ from textual.widgets import Static
 # The key shown for a binding id, unless the config file's [keys] table moves it.
 BINDING_IDS = {
     "Esc": "cancel_turn", "Ctrl+R": "retry", "Ctrl+G": "continue_answer", "F5": "regenerate", "F2": "edit_last",
-    "Ctrl+S": "copy_answer", "Ctrl+T": "copy_code", "Ctrl+N": "new_conversation", "Ctrl+O": "open_conversations",
+    "Ctrl+S": "copy_answer", "Ctrl+T": "copy_code", "F3": "copy_any", "Ctrl+N": "new_conversation", "Ctrl+O": "open_conversations",
     "Ctrl+L": "pick_model", "F1": "help", "Alt+Left / Alt+Right": "previous_answer / next_answer",
 }
 
@@ -38,6 +38,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("F2", "edit your last message and resend it (Esc stops editing)"),
         ("Ctrl+S", "copy the last answer (Markdown source) to the clipboard"),
         ("Ctrl+T", "copy the last code block of the last answer to the clipboard"),
+        ("F3", "copy any message, or one of its code blocks"),
         ("Tab or click, Enter", "expand a tool call"),
     ]),
     ("Conversations", [
