@@ -99,6 +99,26 @@ def test_the_app_command_passes_the_options_on_quoted_for_the_shell(tmp_path: Pa
     assert "8123" not in argv
 
 
+@pytest.mark.parametrize(("given", "expected"), [
+    (["--continue"], (True, None)),
+    (["--resume", "7"], (False, 7)),
+    ([], (False, None)),
+])
+def test_continue_and_resume_reach_every_session(given: list[str], expected: tuple[bool, int | None]) -> None:
+    args = build_parser().parse_args(["serve", *given])
+    argv = shlex.split(app_command(args))
+    app_args = build_parser().parse_args(argv[3:])
+    assert (app_args.continue_last, app_args.resume) == expected
+
+
+def test_serve_resume_of_an_unknown_conversation_stops_before_listening(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "serve", "--provider", "demo", "--resume", "42", "--port", str(free_port()))
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    (line,) = stderr_lines(result)
+    assert line == "chat-tui: No conversation 42: see `chat-tui list`."
+
+
 @pytest.mark.parametrize(("host", "loopback"), [
     ("127.0.0.1", True), ("127.5.6.7", True), ("::1", True), ("[::1]", True), ("localhost", True),
     ("0.0.0.0", False), ("::", False), ("192.168.1.20", False), ("10.0.0.1", False),

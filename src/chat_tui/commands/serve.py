@@ -42,6 +42,9 @@ def add_parser(sub: Any, common: Any) -> None:
     serve.add_argument("--host", default=DEFAULT_HOST,
                        help=f"address to listen on (default {DEFAULT_HOST}: this machine only)")
     serve.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument("--continue", dest="continue_last", action="store_true",
+                       help="each browser session opens the last conversation")
+    serve.add_argument("--resume", type=int, metavar="ID", help="each browser session opens conversation ID")
     serve.add_argument("--public-url", metavar="URL",
                        help="the address browsers use to reach the server, when it is not http://HOST:PORT "
                             "(behind a proxy, or listening on 0.0.0.0)")
@@ -70,6 +73,10 @@ def app_command(args: argparse.Namespace) -> str:
         if dest == "data_dir":
             value = os.path.abspath(value)
         argv.append(f"{flag}={value}")  # one word even when the value starts with "-"
+    if getattr(args, "resume", None) is not None:
+        argv.append(f"--resume={int(args.resume)}")
+    elif getattr(args, "continue_last", False):
+        argv.append("--continue")
     return subprocess.list2cmdline(argv) if os.name == "nt" else shlex.join(argv)
 
 
@@ -103,7 +110,9 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     except ImportError:
         raise ConfigError("`chat-tui serve` needs the textual-serve package: pip install textual-serve") from None
 
-    _check(settings)  # a missing key or an unusable data folder: one line now, not a broken page per session
+    # A missing key, an unusable data folder or an unknown conversation: one line
+    # now, not a broken page in every session.
+    _check(settings, getattr(args, "resume", None))
     url = (args.public_url or public_url(args.host, args.port)).rstrip("/")
     if not is_loopback(args.host):
         print(f"chat-tui: warning: listening on {sanitize(args.host)}, not only on this machine: anyone who can "
@@ -118,7 +127,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _check(settings: Settings) -> None:
+def _check(settings: Settings, resume: int | None = None) -> None:
     import asyncio
 
     from chat_tui.cli import open_store
@@ -126,7 +135,12 @@ def _check(settings: Settings) -> None:
 
     provider = make_provider(settings)
     asyncio.run(provider.aclose())
-    open_store(settings).close()
+    store = open_store(settings)
+    try:
+        if resume is not None and store.get_conversation(resume) is None:
+            raise ConfigError(f"No conversation {resume}: see `chat-tui list`.")
+    finally:
+        store.close()
 
 
 def _server_class(base: type) -> type:
