@@ -53,3 +53,32 @@ def test_model_picker(snap_compare, server: SSETestServer, tmp_path: Path, monke
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_config_error_while_the_app_runs(snap_compare, server: SSETestServer, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The config file was broken after the app started (a missing quote on line
+    5); Ctrl+L reads it again: a red "Config file" notification says
+    "config.toml, line 5: not valid TOML: …"; under "Profiles" the red line "Not read: the
+    config file has an error (see the notice)."; the picker still lists the server's
+    models ("m-one" current); the app keeps running."""
+    server.models = ["m-one", "gpt-4.1"]
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "CHAT_TUI_MODEL", "CHAT_TUI_BASE_URL",
+                 "CHAT_TUI_PROVIDER", "CHAT_TUI_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "config.toml"
+    good = f'default_profile = "one"\n\n[profiles.one]\nkind = "openai"\nbase_url = "{server.base_url}"\nmodel = "m-one"\n'
+    config.write_text(good)
+    monkeypatch.setenv("CHAT_TUI_CONFIG", "config.toml")  # relative: the same notice on every machine
+    settings = load_settings()
+    app = ChatApp(store=open_store(tmp_path), provider=make_provider(settings), settings=settings)
+
+    async def run_before(pilot) -> None:
+        config.write_text(good.replace('base_url = "', 'base_url = '))
+        await pilot.press("ctrl+l")
+        await wait_for(lambda: isinstance(app.screen, ModelPickerScreen))
+        await wait_for(lambda: "2 models" in str(app.screen.query_one("#status", Static).render()))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -99,6 +99,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
         self.models: list[str] | None = None
         """The current server's models; None while loading or after a failure."""
         self.profiles: list[ProfileRow] = []
+        self._config_problem = ""
+        """Why the config file could not be read (one line), if it could not."""
         self._filter = ""
 
     # -- the app's settings (a ChatApp has them; other apps run with the defaults) ------
@@ -125,9 +127,9 @@ class ModelPickerScreen(ModalScreen[str | None]):
             yield Static("↑↓ choose · Enter switch · Tab model name · Esc close", id="keys")
 
     def on_mount(self) -> None:
-        self.profiles, problem = configured_profiles(self.settings)
-        if problem:
-            self.notify(sanitize(problem), title="Profiles", severity="warning", markup=False)
+        self.profiles, self._config_problem = configured_profiles(self.settings)
+        if self._config_problem:
+            self.notify(sanitize(self._config_problem), title="Config file", severity="error", markup=False, timeout=10)
         self._refresh()
         self.query_one(OptionList).focus()
 
@@ -178,9 +180,13 @@ class ModelPickerScreen(ModalScreen[str | None]):
         if profiles or not (self.profiles or self._filter):
             options.append(Option(Content.styled("Profiles", "bold $accent"), disabled=True))
         if not (self.profiles or self._filter):
-            options.append(Option(Content.styled(
-                "  None configured: `chat-tui config init` writes a config file with examples.", "$text-muted"),
-                disabled=True))
+            if self._config_problem:
+                text = "  Not read: the config file has an error (see the notice)."
+                options.append(Option(Content.styled(text, "$error"), disabled=True))
+            else:
+                options.append(Option(Content.styled(
+                    "  None configured: `chat-tui config init` writes a config file with examples.", "$text-muted"),
+                    disabled=True))
         for p in profiles:
             row = Content.assemble(("  ", ""), (f"{sanitize(p.name):<18}", "bold"), " ",
                                    sanitize(f"{p.kind} · {p.model or 'its default model'}"))
