@@ -22,6 +22,10 @@ def long_conversation(store, pairs: int) -> int:
     return cid
 
 
+def mounted_count(screen: ChatScreen) -> int:
+    return len(screen.query(UserMessageView)) + len(screen.query(AssistantMessageView))
+
+
 async def test_opens_at_the_end_with_only_a_page_mounted(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     cid = long_conversation(store, 500)  # 1,000 messages
@@ -31,21 +35,52 @@ async def test_opens_at_the_end_with_only_a_page_mounted(tmp_path: Path) -> None
         screen = app.screen
         assert isinstance(screen, ChatScreen)
         transcript = screen.query_one(Transcript)
-        mounted = len(screen.query(UserMessageView)) + len(screen.query(AssistantMessageView))
-        assert mounted == ChatScreen.PAGE
-        assert screen.query_one(EarlierMessages).count == 1000 - ChatScreen.PAGE
+        # A page: the last messages holding about a screen and a half of text, no more.
+        texts = [v.text if isinstance(v, UserMessageView) else v.body.text
+                 for v in screen.query("UserMessageView, AssistantMessageView")]
+        mounted = mounted_count(screen)
+        assert mounted < ChatScreen.PAGE
+        assert sum(map(len, texts)) >= ChatScreen.PAGE_CHARS
+        assert sum(map(len, texts[1:])) < ChatScreen.PAGE_CHARS
+        assert screen.query_one(EarlierMessages).count == 1000 - mounted
+        assert transcript.max_scroll_y > transcript.size.height  # it fills the view: scrolling up loads more
         assert transcript.scroll_y == transcript.max_scroll_y
         assert screen.query(AssistantMessageView).last().body.text.endswith("End of answer 499.")
         assert len(screen.prompt.sent) == 500  # Up recalls from the whole history
 
-        # Scrolling to the top mounts the previous page above, without moving what was on screen.
+        # Scrolling up to a screen from the top mounts the previous page above,
+        # without moving what was on screen.
         first_user = screen.query(UserMessageView).first()
         transcript.scroll_to(y=0, animate=False, immediate=True)
-        await wait_for(lambda: len(screen.query(UserMessageView)) > ChatScreen.PAGE // 2)
+        where = first_user.virtual_region.y  # on screen, at the top of the conversation
+        await wait_for(lambda: mounted_count(screen) > mounted and not screen._loading_earlier)
         await pilot.pause()
         await pilot.pause()
-        # Still near the top of the view, where it was, not pushed down by the page above it.
+        # Still where it was on screen, not pushed down by the page mounted above it.
         offset = first_user.region.y - transcript.region.y
-        assert 0 <= offset < 8, offset
+        assert offset == where, (offset, where)
         assert transcript.scroll_y > 0
-        assert screen.query_one(EarlierMessages).count == 1000 - 2 * ChatScreen.PAGE
+        assert screen.query_one(EarlierMessages).count == 1000 - mounted_count(screen)
+
+        # Further up, page by page: the messages mounted are the conversation's, in order, none missing.
+        for _ in range(3):
+            before = mounted_count(screen)
+            transcript.scroll_to(y=0, animate=False, immediate=True)
+            await wait_for(lambda before=before: mounted_count(screen) > before and not screen._loading_earlier)
+        questions = [int(v.text.split()[1]) for v in screen.query(UserMessageView)]
+        assert questions == list(range(questions[0], 500))
+        assert screen.query_one(EarlierMessages).count == 1000 - mounted_count(screen)
+
+
+async def test_short_messages_fill_the_view_on_opening(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    cid = store.create_conversation(provider="demo", model="demo", title="short")
+    for i in range(100):
+        store.add_message(cid, Role.USER if i % 2 == 0 else Role.ASSISTANT, f"message {i}")
+    app = make_app(store, conversation_id=cid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        transcript = screen.query_one(Transcript)
+        await wait_for(lambda: transcript.max_scroll_y >= transcript.size.height or not screen.query(EarlierMessages))
+        assert transcript.max_scroll_y >= transcript.size.height  # enough to scroll up, which loads the rest
+        assert transcript.scroll_y == transcript.max_scroll_y

@@ -60,7 +60,10 @@ def message_view(message: ChatMessage, model: str = "") -> UserMessageView | Ass
 
 class ChatScreen(Screen[None]):
     PAGE = 30
-    """Messages mounted at a time when a saved conversation opens or scrolls up."""
+    """The most messages mounted at a time when a saved conversation opens or scrolls up."""
+    PAGE_CHARS = 6000
+    """...and once the messages of a page hold this much text, no more: about one
+    and a half screens, so that only what is about to be seen gets rendered."""
     _conversation_model = ""
     BINDINGS = [
         # Each binding's id (its action's name) can be given other keys in the config file's [keys] table.
@@ -136,18 +139,39 @@ class ChatScreen(Screen[None]):
         self.prompt.sent = [m.text for m in messages if m.role == Role.USER]
         # Only the end is mounted now; older messages are mounted as the user
         # scrolls up, so a conversation of any length opens at once.
-        self._earlier = messages[:-self.PAGE] if len(messages) > self.PAGE else []
+        count = self._page_size(messages)
+        self._earlier = []  # (no loading of older pages while the view is emptied)
         transcript = self.transcript
         await transcript.remove_children()
+        self._earlier = messages[:-count]
         if self._earlier:
             await transcript.mount(EarlierMessages(len(self._earlier)))
         self._conversation_model = conversation.model
-        await transcript.mount_all([message_view(m, conversation.model) for m in messages[-self.PAGE:]])
+        await transcript.mount_all([message_view(m, conversation.model) for m in messages[len(messages) - count:]])
         self._show_empty_state(not messages)
         self._update_totals()
         self._show_alternatives()
         transcript.scroll_end(animate=False, immediate=True)
         transcript.anchor()
+        self.call_after_refresh(self._fill_view)
+
+    def _page_size(self, messages: list[ChatMessage]) -> int:
+        """How many of the last `messages` make a page: up to PAGE, until they
+        hold PAGE_CHARS of text (at least the last exchange)."""
+        count = chars = 0
+        for message in reversed(messages):
+            if count >= self.PAGE or (count >= 2 and chars >= self.PAGE_CHARS):
+                break
+            count += 1
+            chars += len(message.text)
+        return count
+
+    async def _fill_view(self) -> None:
+        """Messages too short to fill the view: mount older ones until it scrolls."""
+        transcript = self.transcript
+        if self._earlier and transcript.max_scroll_y < transcript.size.height:
+            await self._load_earlier()
+            self.call_after_refresh(self._fill_view)
 
     async def _load_earlier(self) -> None:
         """Mount the next page of older messages above, keeping the view still."""
@@ -156,30 +180,38 @@ class ChatScreen(Screen[None]):
         self._loading_earlier = True
         try:
             transcript = self.transcript
-            page, self._earlier = self._earlier[-self.PAGE:], self._earlier[:-self.PAGE]
+            count = self._page_size(self._earlier)
+            page, self._earlier = self._earlier[-count:], self._earlier[:-count]
             marker = transcript.query(EarlierMessages)
             views = [message_view(m, self._conversation_model) for m in page]
             anchor = next((w for w in transcript.children if not isinstance(w, EarlierMessages)), None)
-            anchor_y = anchor.virtual_region.y if anchor is not None else 0
+            # Where the first message was on screen: it stays there.
+            on_screen = anchor.virtual_region.y - transcript.scroll_y if anchor is not None else 0
             await transcript.mount_all(views, after=marker.first() if marker else None, before=None if marker else 0)
             if marker:
                 if self._earlier:
                     marker.first().count = len(self._earlier)
                 else:
                     await marker.first().remove()
-
-            def keep_position() -> None:
-                # What was on screen stays where it was: move by how far it moved down.
-                if anchor is not None:
-                    moved = anchor.virtual_region.y - anchor_y
-                    transcript.scroll_to(y=transcript.scroll_y + moved, animate=False, immediate=True)
-
-            self.call_after_refresh(keep_position)
-        finally:
+        except BaseException:
             self._loading_earlier = False
+            raise
+
+        def keep_position(tries: int = 0) -> None:
+            # The new page's height settles over a refresh or two: follow it.
+            target = anchor.virtual_region.y - on_screen if anchor is not None else transcript.scroll_y
+            if target != transcript.scroll_y and tries < 5:
+                transcript.scroll_to(y=target, animate=False, immediate=True)
+                self.call_after_refresh(keep_position, tries + 1)
+                return
+            self._loading_earlier = False
+            self._near_top(transcript.scroll_y)  # still close to the top: the next page
+
+        self.call_after_refresh(keep_position)
 
     def _near_top(self, scroll_y: float) -> None:
-        if scroll_y < 3 and self._earlier:
+        # Within a screen of the top: the next page is mounted before it is needed.
+        if self._earlier and scroll_y < max(3, self.transcript.size.height):
             self.run_worker(self._load_earlier(), group="earlier", exclusive=True)
 
     # -- sending ---------------------------------------------------------------------------
