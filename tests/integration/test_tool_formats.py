@@ -113,7 +113,8 @@ async def test_anthropic_format_tool_use_then_merged_tool_results(
 ) -> None:
     server.queue(
         anthropic_reply(Call("toolu_1", "calculator", args(expression="2 + 2")),
-                        Call("toolu_2", "calculator", args(expression="3 * 3"), pieces=4), text="Checking."),
+                        Call("toolu_2", "calculator", args(expression="3 * 3"), pieces=4),
+                        Call("toolu_3", "calculator", args(expression="1 / 0")), text="Checking."),
         anthropic_reply(text="4 and 9."),
     )
     provider = AnthropicProvider(base_url=server.base_url, model="m", stall_timeout=5)
@@ -133,10 +134,13 @@ async def test_anthropic_format_tool_use_then_merged_tool_results(
             {"type": "text", "text": "Checking."},
             {"type": "tool_use", "id": "toolu_1", "name": "calculator", "input": {"expression": "2 + 2"}},
             {"type": "tool_use", "id": "toolu_2", "name": "calculator", "input": {"expression": "3 * 3"}},
+            {"type": "tool_use", "id": "toolu_3", "name": "calculator", "input": {"expression": "1 / 0"}},
         ]},
         {"role": "user", "content": [
             {"type": "tool_result", "tool_use_id": "toolu_1", "content": "4"},
             {"type": "tool_result", "tool_use_id": "toolu_2", "content": "9"},
+            # A failed call is marked as such, in Anthropic's own way.
+            {"type": "tool_result", "tool_use_id": "toolu_3", "content": "Error: Division by zero.", "is_error": True},
         ]},
     ]
 

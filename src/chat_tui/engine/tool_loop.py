@@ -66,7 +66,8 @@ def build_prompts(
             i += 1
         for call in prompt.tool_calls:
             text = results.get(call.id)
-            prompts.append(PromptMessage("tool", missing_result(call) if text is None else text, tool_call_id=call.id))
+            prompts.append(PromptMessage("tool", missing_result(call) if text is None else text, tool_call_id=call.id,
+                                         is_error=text is None or call.status != "ok"))
     return prompts
 
 

@@ -193,7 +193,9 @@ class AnthropicStreamParser:
 
 def _to_anthropic(message: PromptMessage) -> dict[str, Any]:
     if message.role == "tool":
-        block = {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": message.content}
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": message.content}
+        if message.is_error:
+            block["is_error"] = True
         return {"role": "user", "content": [block]}
     if message.role == "assistant" and message.tool_calls:
         content: list[dict[str, Any]] = []

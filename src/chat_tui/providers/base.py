@@ -31,6 +31,8 @@ class PromptMessage:
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None
     name: str | None = None
+    is_error: bool = False
+    """For a tool result: the call failed (the content says why)."""
 
 
 @dataclass(slots=True)
