@@ -1,11 +1,17 @@
 """CPU use at a typical pace: a 500-token answer at 50 tokens/s from a loopback
 server (its own process), into the real app (headless, cursor blinking), then
-5 s idle. Prints the share of one core used in each phase.
+5 s idle. Prints the share of one core used in each phase (process CPU time over
+wall time, so other processes on the machine do not count).
 
-usage: python benchmarks/steady.py [FRAME_RATE]   (the app's frame-rate setting, default 60)"""
+usage: python benchmarks/steady.py [FRAME_RATE ...] [--tokens 500] [--rate 50] [--idle 5] [--repeat 1]
+
+FRAME_RATE is the app's frame-rate setting; without one, the default (60) and
+2 frames/s are measured, one after the other. A longer answer (--tokens 1500)
+shows the usual case where the answer outgrows the screen and scrolls."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import tempfile
@@ -18,10 +24,9 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from run import free_port, start_server  # noqa: E402
 
-FRAME_RATE = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 
-
-async def main_async(tokens: int, rate: float, idle: float) -> None:
+async def main_async(tokens: int, rate: float, idle: float, frame_rate: float = 60.0) -> tuple[float, float]:
+    """Share of one core (%) while streaming, then while idle."""
     from chat_tui.config import Settings
     from chat_tui.providers.openai_compat import OpenAICompatProvider
     from chat_tui.store import Store
@@ -34,7 +39,7 @@ async def main_async(tokens: int, rate: float, idle: float) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = Store.open(Path(tmp) / "bench.sqlite3")
             provider = OpenAICompatProvider(base_url=f"http://127.0.0.1:{port}/v1", model=f"bench-{tokens}-{rate:g}")
-            app = ChatApp(store=store, provider=provider, settings=Settings(retries=0, frame_rate=FRAME_RATE))
+            app = ChatApp(store=store, provider=provider, settings=Settings(retries=0, frame_rate=frame_rate))
             async with app.run_test(size=(100, 40)) as pilot:
                 await pilot.pause()
                 await asyncio.sleep(1.0)
@@ -51,11 +56,35 @@ async def main_async(tokens: int, rate: float, idle: float) -> None:
     finally:
         server.terminate()
         server.wait()
-    print(f"streaming {tokens} tokens at {rate:g} tokens/s: {100 * (cpu1 - cpu0) / (wall1 - wall0):.1f} % of one core "
-          f"over {wall1 - wall0:.1f} s")
-    print(f"idle afterwards (cursor gone, app open): {100 * (cpu2 - cpu1) / (wall2 - wall1):.1f} % of one core "
-          f"over {wall2 - wall1:.1f} s")
+    streaming, idle_share = 100 * (cpu1 - cpu0) / (wall1 - wall0), 100 * (cpu2 - cpu1) / (wall2 - wall1)
+    print(f"frame rate {frame_rate:g}: streaming {tokens} tokens at {rate:g} tokens/s: {streaming:.1f} % of one core "
+          f"over {wall1 - wall0:.1f} s; idle afterwards (cursor gone, app open): {idle_share:.1f} % over "
+          f"{wall2 - wall1:.1f} s", flush=True)
+    return streaming, idle_share
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("frame_rates", nargs="*", type=float, metavar="FRAME_RATE")
+    parser.add_argument("--tokens", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=50.0, help="tokens per second")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds measured idle after the answer")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per frame rate (the summary gives the median)")
+    args = parser.parse_args()
+    frame_rates = args.frame_rates or [60.0, 2.0]
+    results: dict[float, list[tuple[float, float]]] = {}
+    for frame_rate in frame_rates:
+        for _ in range(args.repeat):
+            results.setdefault(frame_rate, []).append(
+                asyncio.run(main_async(args.tokens, args.rate, args.idle, frame_rate)))
+    print(f"\n{args.tokens} tokens at {args.rate:g} tokens/s, share of one core (median of {args.repeat}):")
+    print("  frame rate | streaming | idle")
+    for frame_rate, runs in results.items():
+        streaming = sorted(r[0] for r in runs)[len(runs) // 2]
+        idle_share = sorted(r[1] for r in runs)[len(runs) // 2]
+        label = f"{frame_rate:g}" + (" (default)" if frame_rate == 60 else "")
+        print(f"  {label:>10} | {streaming:7.1f} % | {idle_share:4.1f} %")
 
 
 if __name__ == "__main__":
-    asyncio.run(main_async(500, 50.0, 5.0))
+    main()

@@ -284,6 +284,8 @@ class ChatScreen(Screen[None]):
         self._relabel()
         transcript.anchor()
         self._streaming_view = view
+        # One blinking cursor at a time: the answer's. (The prompt's blink repaints too.)
+        self.prompt.cursor_blink = False
         try:
             conversation_id = self._ensure_conversation()
             turn = self.engine.run_turn(
@@ -301,6 +303,7 @@ class ChatScreen(Screen[None]):
             self.notify(sanitize(str(exc)), title=exc.title, severity="error", markup=False)
         finally:
             self._streaming_view = None
+            self.prompt.cursor_blink = True
             for answer in transcript.query(AssistantMessageView):
                 answer.model = answer.model or model  # the rounds of this turn
             self._update_totals()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.content import Content
 from textual.widgets import Static
 
@@ -118,6 +119,12 @@ class AssistantMessageView(Vertical):
         self.reasoning: ReasoningView | None = None
         self.tools_by_index: dict[int, ToolCallView] = {}
         self.tools_by_id: dict[str, ToolCallView] = {}
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual lays the screen out a second time when a container's virtual
+        # size changes, though the layout that found the new size has just placed
+        # everything; a streaming answer changes it with each new line.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     @classmethod
     def saved(cls, message: ChatMessage) -> AssistantMessageView:

@@ -4,10 +4,21 @@ Text appended between two frames is coalesced: the document is re-rendered at
 most once per frame, and only its last, growing block is rendered again (see
 `MarkdownDocument`). Only the lines that changed are repainted. The cursor at
 the tip blinks by repainting one line, without rendering anything again.
+
+What a frame costs is mostly Textual's, not ours: each screen update composes
+every visible widget again (about 3 ms at 100x40 on a slow machine) and each
+change of height lays the whole screen out again. So:
+
+frames are paced by their whole measured cost (rendering, layout and
+compositing), to stay within `PAINT_BUDGET` of one core, and never come more
+often than the frame-rate setting allows (`FRAME_INTERVAL`). (Rows laid out
+ahead of the text would save layouts, but the anchored transcript keeps its
+content at the bottom: they would show as a gap under the cursor.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING
 
@@ -33,8 +44,21 @@ class MarkdownStreamView(Widget):
     """
 
     FRAME_INTERVAL = 1 / 60
-    """The shortest time between two renders while streaming."""
+    """The shortest time between two renders while streaming (the frame-rate setting)."""
     MAX_FRAME_INTERVAL = 0.2
+    """The longest (unless the frame-rate setting asks for longer)."""
+    PAINT_BUDGET = 0.04
+    """The share of one core that showing a slow stream may take: the measured
+    CPU cost of each frame (rendering, then Textual's layout and compositing)
+    spaces the next ones out to stay within it, between the two intervals above.
+    A token or two per frame is all a slow stream brings, so few frames lose
+    nothing."""
+    FAST_PAINT_BUDGET = 0.5
+    FAST_STREAM = 8000.0
+    """Characters per second at which a stream gets `FAST_PAINT_BUDGET` (in
+    proportion below, down to `PAINT_BUDGET`): a fast stream brings lines per
+    frame, and keeping up with it is worth the CPU."""
+
     BLINK_INTERVAL = 0.5
     blink = True
     """Blink the cursor (turned off in snapshot tests, for determinism)."""
@@ -51,10 +75,15 @@ class MarkdownStreamView(Widget):
         self.streaming = streaming
         self._dirty = True
         self._rendered_width = 0
-        self._frame_timer: Timer | None = None
+        self._frame_handle: asyncio.TimerHandle | None = None
         self._blink_timer: Timer | None = None
+        self._frame_cost = 0.0
+        self._measuring = False
         self._cursor_shown = True
         self._last_frame = 0.0
+        self._chars_since_frame = 0
+        self._rate = 0.0
+        """Characters per second arriving (smoothed)."""
         self._interval = self.FRAME_INTERVAL
         self._strips: dict[int, Strip] = {}
         self._base_style: Style | None = None
@@ -78,11 +107,29 @@ class MarkdownStreamView(Widget):
             return
         self.raw_text_parts.append(text)
         self.document.append(sanitize(text))
+        self._chars_since_frame += len(text)
         self._dirty = True
-        if self._frame_timer is None and self.is_mounted:
-            # Never 0: a Textual timer with a zero delay never fires.
-            delay = max(0.001, self._last_frame + self._interval - time.monotonic())
-            self._frame_timer = self.set_timer(delay, self._frame, name="stream-frame")
+        if self._frame_handle is None and self.is_mounted:
+            # A plain event-loop timer: a Textual timer per frame costs a task and a message.
+            delay = max(0.0, self._last_frame + self._interval - time.monotonic())
+            self._frame_handle = asyncio.get_running_loop().call_later(delay, self._frame_due)
+
+    def _frame_due(self) -> None:
+        self._frame_handle = None
+        if not self.is_attached:
+            return
+        try:
+            self._frame()
+        except Exception as error:  # noqa: BLE001 - as a Textual timer would: the app reports it
+            self.app._handle_exception(error)
+
+    def _stop_frame(self) -> None:
+        if self._frame_handle is not None:
+            self._frame_handle.cancel()
+            self._frame_handle = None
+
+    def on_unmount(self) -> None:
+        self._stop_frame()
 
     def finish(self) -> None:
         """The stream ended, however it ended: the cursor goes, the last block is finalized."""
@@ -90,30 +137,46 @@ class MarkdownStreamView(Widget):
         if self._blink_timer is not None:
             self._blink_timer.stop()
             self._blink_timer = None
-        if self._frame_timer is not None:
-            self._frame_timer.stop()
-            self._frame_timer = None
+        self._stop_frame()
         self._dirty = True
         self._frame()
 
     def _frame(self) -> None:
-        self._frame_timer = None
         width = self.size.width
         if not self._dirty or width <= 0:
             return
-        self._last_frame = start = time.monotonic()
+        start = time.monotonic()
+        if self._last_frame:
+            rate = self._chars_since_frame / max(start - self._last_frame, 1e-3)
+            self._rate = 0.5 * self._rate + 0.5 * rate if self._rate else rate
+        self._chars_since_frame = 0
+        self._last_frame = start
+        cpu = time.thread_time()
         old_height = self.document.height
         first_changed = self._render(width)
         # A frame that was expensive to render (a big table, a burst of text)
         # spaces the next ones out, so rendering never takes more than about a
         # third of the time: the app stays responsive on any stream.
         cost = time.monotonic() - start
-        self._interval = min(self.MAX_FRAME_INTERVAL, max(self.FRAME_INTERVAL, 2 * cost))
+        self._interval = max(self.FRAME_INTERVAL, min(self.MAX_FRAME_INTERVAL, max(2 * cost, self._budget_interval())))
         self._cursor_shown = True
         if self.document.height != old_height:
             self.refresh(layout=True)
         else:
             self.refresh(Region(0, first_changed, width, max(1, self.document.height - first_changed)))
+        if self.streaming and not self._measuring:
+            # The whole cost of the frame is known once the screen shows it.
+            self._measuring = True
+            self.call_after_refresh(self._frame_shown, cpu)
+
+    def _frame_shown(self, cpu: float) -> None:
+        self._measuring = False
+        cost = time.thread_time() - cpu
+        self._frame_cost = cost if not self._frame_cost else 0.7 * self._frame_cost + 0.3 * cost
+
+    def _budget_interval(self) -> float:
+        budget = min(self.FAST_PAINT_BUDGET, max(self.PAINT_BUDGET, self.FAST_PAINT_BUDGET * self._rate / self.FAST_STREAM))
+        return self._frame_cost / budget
 
     def _render(self, width: int) -> int:
         """Render the document at `width`; return the first line that changed."""
@@ -152,6 +215,12 @@ class MarkdownStreamView(Widget):
         super().notify_style_update()
         self._base_style = None
         self._strips.clear()
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual lays the screen out a second time when a widget's virtual size
+        # changes (a reactive with layout=True), though the first layout already
+        # gave it that size. This view does not scroll: its virtual size is its size.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     # -- Line API ---------------------------------------------------------------------------
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 
 
 class Transcript(VerticalScroll):
@@ -15,6 +16,13 @@ class Transcript(VerticalScroll):
         scrollbar-gutter: stable;
     }
     """
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual lays the screen out a second time when a widget's virtual size
+        # changes (a reactive with layout=True), though the layout that found the
+        # new size has just placed everything (scrollbars are updated either way).
+        # A streaming answer changes it with each new line.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     def on_mount(self) -> None:
         # Anchored: new content keeps the view at the bottom until the user

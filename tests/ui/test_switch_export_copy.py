@@ -1,5 +1,6 @@
-"""Switching between the answers to the last message, in the app, and the model
-labels on answers written live after a switch of model."""
+"""In the app: switching between the answers to the last message, model labels
+on answers written live after a switch of model, export to a file, and copying
+any message or code block."""
 
 from __future__ import annotations
 

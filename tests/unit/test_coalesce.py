@@ -1,0 +1,76 @@
+"""Hand-overs of a stream: merged when fast, never delaying the first batch,
+nothing lost or reordered, errors passed on, the source closed on cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from chat_tui.engine.coalesce import FAST_BATCHES, coalesced
+
+
+async def paced(items: list[int], gap: float, closed: list[bool] | None = None) -> AsyncIterator[list[int]]:
+    try:
+        for item in items:
+            yield [item]
+            await asyncio.sleep(gap)
+    finally:
+        if closed is not None:
+            closed.append(True)
+
+
+async def collect(stream: AsyncIterator[list[int]]) -> list[tuple[float, list[int]]]:
+    start = time.monotonic()
+    out = []
+    async for batch in stream:
+        out.append((time.monotonic() - start, batch))
+    return out
+
+
+async def test_the_first_batch_goes_at_once_and_nothing_is_lost_or_reordered() -> None:
+    out = await collect(coalesced(paced(list(range(200)), 0.0005), interval=0.05, fast_interval=0.01))
+    assert [x for _, batch in out for x in batch] == list(range(200))
+    assert out[0][0] < 0.01 and out[0][1] == [0]
+    assert len(out) < 100  # merged
+
+
+async def test_a_fast_stream_is_handed_over_at_the_fast_interval() -> None:
+    out = await collect(coalesced(paced(list(range(400)), 0.0005), interval=0.1, fast_interval=0.01))
+    gaps = [b - a for (a, _), (b, _) in zip(out[1:], out[2:], strict=False)]
+    # Once it is known to be fast, hand-overs come every ~10 ms, not every 100 ms.
+    assert gaps and max(gaps) < 0.06, gaps
+    assert all(len(batch) >= FAST_BATCHES for _, batch in out[2:-1])
+
+
+async def test_a_slow_stream_waits_for_the_slow_interval() -> None:
+    out = await collect(coalesced(paced(list(range(12)), 0.02), interval=0.05, fast_interval=0.005))
+    gaps = [b - a for (a, _), (b, _) in zip(out, out[1:], strict=False)]
+    assert min(gaps[:-1]) >= 0.045, gaps  # the last hand-over comes when the stream ends
+    assert [x for _, batch in out for x in batch] == list(range(12))
+
+
+async def test_an_error_of_the_source_reaches_the_consumer_after_what_came_before() -> None:
+    async def failing() -> AsyncIterator[list[int]]:
+        yield [1]
+        yield [2]
+        raise RuntimeError("broken")
+
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match="broken"):
+        async for batch in coalesced(failing(), interval=0.001):
+            seen.extend(batch)
+    assert seen == [1, 2]
+
+
+async def test_closing_the_consumer_closes_the_source() -> None:
+    closed: list[bool] = []
+    stream = coalesced(paced(list(range(1000)), 0.001, closed), interval=0.005)
+    async with contextlib.aclosing(stream) as batches:
+        async for _ in batches:
+            break
+    await asyncio.sleep(0.01)
+    assert closed == [True]
