@@ -1,5 +1,7 @@
 """Cold start: from launching `chat-tui` in a pseudo-terminal to its first painted
-frame (the prompt's placeholder on screen). Prints the median of several runs."""
+frame (the prompt's placeholder on screen). Prints the median of several runs,
+and beside it the same for a minimal Textual app (a label, a text area and a
+footer), which is the floor any Textual app starts from on this machine."""
 
 from __future__ import annotations
 
@@ -15,13 +17,29 @@ import time
 MARKER = b"sk anything \xc2\xb7 Enter to send"  # the prompt placeholder (its first letter is drawn under the cursor)
 
 
-def once(data_dir: str) -> float:
+MINIMAL_APP = """
+from textual.app import App
+from textual.widgets import Footer, Label, TextArea
+
+class Minimal(App):
+    def compose(self):
+        yield Label("minimal")
+        yield TextArea(placeholder="Ask anything \u00b7 Enter to send")
+        yield Footer()
+
+Minimal().run()
+"""
+
+
+def once(data_dir: str, command: list[str] | None = None) -> float:
     master, slave = pty.openpty()
     env = {**os.environ, "CHAT_TUI_DATA_DIR": data_dir, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
     env.pop("OPENAI_API_KEY", None)
+    # As installed: Python keeps the compiled modules (some shells turn that off).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("ANTHROPIC_API_KEY", None)
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "chat_tui"], stdin=slave, stdout=slave, stderr=slave, env=env,
+    proc = subprocess.Popen(command or [sys.executable, "-m", "chat_tui"], stdin=slave, stdout=slave, stderr=slave, env=env,
                             close_fds=True)
     os.close(slave)
     seen = b""
@@ -39,11 +57,16 @@ def once(data_dir: str) -> float:
 
 
 def main() -> None:
+    minimal = [sys.executable, "-c", MINIMAL_APP]
     with tempfile.TemporaryDirectory() as tmp:
         once(tmp)  # warm the OS file cache; byte-compile
+        once(tmp, minimal)
         times = [once(tmp) for _ in range(5)]
+        floor = [once(tmp, minimal) for _ in range(5)]
     print(f"cold start to first painted frame: median {statistics.median(times) * 1000:.0f} ms "
           f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, {len(times)} runs)")
+    print(f"a minimal Textual app, the same way: median {statistics.median(floor) * 1000:.0f} ms "
+          f"(min {min(floor) * 1000:.0f}, max {max(floor) * 1000:.0f})")
 
 
 if __name__ == "__main__":

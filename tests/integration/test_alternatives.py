@@ -21,13 +21,6 @@ from tests.support.tool_replies import Call, openai_tool_reply
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = Store.open(tmp_path / "chat.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 async def engine(store: Store, server: SSETestServer, tmp_path: Path) -> Any:
     provider = OpenAICompatProvider(base_url=server.base_url, model="test-model", stall_timeout=5)
     yield ChatEngine(store, provider, tools=ToolRegistry(builtin_tools(tmp_path)), retry=RetryPolicy(attempts=0))

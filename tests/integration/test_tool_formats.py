@@ -38,13 +38,6 @@ def _tool_fixtures() -> list[str]:
 TOOL_FIXTURES = _tool_fixtures()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = Store.open(tmp_path / "chat.db")
-    yield s
-    s.close()
-
-
 async def run(eng: ChatEngine, conversation_id: int, prompt: str) -> list[Any]:
     events: list[Any] = []
     async with contextlib.aclosing(eng.run_turn(conversation_id, prompt)) as turn:

@@ -25,13 +25,6 @@ TEXT_SCHEMA = {"type": "object", "properties": {"text": {"type": "string"}}}
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = Store.open(tmp_path / "chat.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 async def provider(server: SSETestServer) -> AsyncIterator[OpenAICompatProvider]:
     p = OpenAICompatProvider(base_url=server.base_url, model="test-model", stall_timeout=5)
     yield p

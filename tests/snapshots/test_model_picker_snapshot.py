@@ -16,8 +16,8 @@ from chat_tui.providers import make_provider
 from chat_tui.ui.app import ChatApp
 from chat_tui.ui.screens.model_picker import ModelPickerScreen
 from tests.support.app import open_store
-from tests.support.sse_server import SSETestServer
 from tests.support.pilot import wait_for
+from tests.support.sse_server import SSETestServer
 
 SIZE = (100, 34)
 MODELS = ["m-one", "gpt-4.1", "llama3.1:8b", "[bold]not-bold[/bold]", "evil\x1b]0;title\x07name"]

@@ -13,12 +13,11 @@ from pathlib import Path
 from chat_tui.domain import MessageStatus, Role
 from chat_tui.providers.demo import CODE, TABLE
 from chat_tui.store import Store
-from chat_tui.ui.screens.chat import ChatScreen
 from chat_tui.ui.widgets.message_view import AssistantMessageView
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 from tests.support.app import make_app, open_store
-from tests.support.sse_server import Reply, SSETestServer, openai_chunk, sse
 from tests.support.pilot import send, wait_for
+from tests.support.sse_server import Reply, SSETestServer, openai_chunk, sse
 
 SIZE = (100, 34)
 FIXED_TIME = 1_790_000_000.0  # 2026-09-21 14:13 UTC

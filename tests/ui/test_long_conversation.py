@@ -78,7 +78,7 @@ async def test_short_messages_fill_the_view_on_opening(tmp_path: Path) -> None:
     for i in range(100):
         store.add_message(cid, Role.USER if i % 2 == 0 else Role.ASSISTANT, f"message {i}")
     app = make_app(store, conversation_id=cid)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 30)):
         screen = app.screen
         transcript = screen.query_one(Transcript)
         await wait_for(lambda: transcript.max_scroll_y >= transcript.size.height or not screen.query(EarlierMessages))

@@ -268,10 +268,12 @@ class ChatEngine:
         """Mark the messages from `first_id` on superseded (kept, never sent again)."""
         self.store.supersede([m.id for m in messages if m.id >= first_id and m.status != MessageStatus.SUPERSEDED])
 
-    def alternatives(self, conversation_id: int) -> Alternatives | None:
+    def alternatives(self, conversation_id: int, messages: list[ChatMessage] | None = None) -> Alternatives | None:
         """The answers to the conversation's last message, when it was asked more
-        than once (retry, regenerate); None when it has a single answer."""
-        messages = self.store.messages(conversation_id)
+        than once (retry, regenerate); None when it has a single answer.
+        `messages`: the conversation's messages, when the caller has them already."""
+        if messages is None:
+            messages = self.store.messages(conversation_id)
         last_user = next((m for m in reversed(messages)
                           if m.role == Role.USER and m.status != MessageStatus.SUPERSEDED), None)
         if last_user is None:

@@ -15,8 +15,6 @@ from typing import Any
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest, PromptMessage
 from chat_tui.providers.events import (
-    end_of_stream,
-    Finished,
     ReasoningDelta,
     StreamEvent,
     StreamFailed,
@@ -25,6 +23,7 @@ from chat_tui.providers.events import (
     ToolCallEnded,
     ToolCallStarted,
     UsageReported,
+    end_of_stream,
 )
 from chat_tui.providers.http import HTTPStreamProvider, hints_for, message_from_error_object
 from chat_tui.providers.sse import SSEEvent

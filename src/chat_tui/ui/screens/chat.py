@@ -64,6 +64,10 @@ class ChatScreen(Screen[None]):
     PAGE_CHARS = 6000
     """...and once the messages of a page hold this much text, no more: about one
     and a half screens, so that only what is about to be seen gets rendered."""
+    SCROLL_PAGE_CHARS = 2000
+    """The same while scrolling back: smaller pages (often a single message),
+    loaded one after another while the view is within a screen of the top, so
+    that each costs a short pause rather than one long one."""
     _conversation_model = ""
     BINDINGS = [
         # Each binding's id (its action's name) can be given other keys in the config file's [keys] table.
@@ -132,9 +136,9 @@ class ChatScreen(Screen[None]):
             return
         self.conversation_id = conversation_id
         self.query_one(HeaderBar).set_title(conversation.title)
+        stored = store.messages(conversation_id)
         messages = [
-            m for m in store.messages(conversation_id)
-            if m.role in (Role.USER, Role.ASSISTANT) and m.status != MessageStatus.SUPERSEDED
+            m for m in stored if m.role in (Role.USER, Role.ASSISTANT) and m.status != MessageStatus.SUPERSEDED
         ]
         self.prompt.sent = [m.text for m in messages if m.role == Role.USER]
         # Only the end is mounted now; older messages are mounted as the user
@@ -149,18 +153,19 @@ class ChatScreen(Screen[None]):
         self._conversation_model = conversation.model
         await transcript.mount_all([message_view(m, conversation.model) for m in messages[len(messages) - count:]])
         self._show_empty_state(not messages)
-        self._update_totals()
-        self._show_alternatives()
+        self._update_totals(stored)
+        self._show_alternatives(stored)
         transcript.scroll_end(animate=False, immediate=True)
         transcript.anchor()
         self.call_after_refresh(self._fill_view)
 
-    def _page_size(self, messages: list[ChatMessage]) -> int:
+    def _page_size(self, messages: list[ChatMessage], budget: int | None = None, least: int = 2) -> int:
         """How many of the last `messages` make a page: up to PAGE, until they
-        hold PAGE_CHARS of text (at least the last exchange)."""
+        hold `budget` characters of text (PAGE_CHARS), at least `least`."""
+        budget = self.PAGE_CHARS if budget is None else budget
         count = chars = 0
         for message in reversed(messages):
-            if count >= self.PAGE or (count >= 2 and chars >= self.PAGE_CHARS):
+            if count >= self.PAGE or (count >= least and chars >= budget):
                 break
             count += 1
             chars += len(message.text)
@@ -180,7 +185,7 @@ class ChatScreen(Screen[None]):
         self._loading_earlier = True
         try:
             transcript = self.transcript
-            count = self._page_size(self._earlier)
+            count = self._page_size(self._earlier, self.SCROLL_PAGE_CHARS, least=1)
             page, self._earlier = self._earlier[-count:], self._earlier[:-count]
             marker = transcript.query(EarlierMessages)
             views = [message_view(m, self._conversation_model) for m in page]
@@ -227,13 +232,14 @@ class ChatScreen(Screen[None]):
         self.prompt.border_title = None
         self.run_turn(prompt=text, edit_id=editing)
 
-    def _update_totals(self) -> None:
+    def _update_totals(self, messages: list[ChatMessage] | None = None) -> None:
         """The conversation's totals in the header (answers, tokens, cost when priced)."""
         if self.conversation_id is None:
             self.query_one(HeaderBar).set_totals("")
             return
         prices = getattr(getattr(self.app, "settings", None), "prices", None)
-        messages = self.engine.store.messages(self.conversation_id)
+        if messages is None:
+            messages = self.engine.store.messages(self.conversation_id)
         self.query_one(HeaderBar).set_totals(conversation_totals(messages, prices))
 
     def _show_empty_state(self, show: bool) -> None:
@@ -306,8 +312,12 @@ class ChatScreen(Screen[None]):
             self.prompt.cursor_blink = True
             for answer in transcript.query(AssistantMessageView):
                 answer.model = answer.model or model  # the rounds of this turn
-            self._update_totals()
-            self._show_alternatives()
+            stored = None
+            if self.conversation_id is not None:
+                with contextlib.suppress(ChatTuiError):
+                    stored = self.engine.store.messages(self.conversation_id)
+            self._update_totals(stored)
+            self._show_alternatives(stored)
 
     async def _apply(self, view: AssistantMessageView, batch: list) -> AssistantMessageView:
         """Show one batch of turn events; returns the view that now streams."""
@@ -389,13 +399,13 @@ class ChatScreen(Screen[None]):
         self.notify(sanitize(f"Exported to {path}"), title="Export", markup=False)
 
     # -- alternative answers ---------------------------------------------------------------
-    def _show_alternatives(self) -> None:
+    def _show_alternatives(self, messages: list[ChatMessage] | None = None) -> None:
         """ "answer 2 of 3" under the last answer, when its question was asked more than once."""
         answers = list(self.transcript.query(AssistantMessageView))
         found = None
         if self.conversation_id is not None and answers:
             try:
-                found = self.engine.alternatives(self.conversation_id)
+                found = self.engine.alternatives(self.conversation_id, messages)
             except ChatTuiError:
                 found = None
         for answer in answers[:-1]:

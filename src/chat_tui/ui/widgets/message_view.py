@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.geometry import Size
 from textual.content import Content
+from textual.geometry import Size
 from textual.widgets import Static
 
 from chat_tui.domain import ChatMessage, MessageStatus, ToolCall
