@@ -43,6 +43,8 @@ def conversation_to_json(conversation: Conversation, messages: list[ChatMessage]
                 "duration_ms": m.duration_ms,
                 "created_at": m.created_at,
                 "updated_at": m.updated_at,
+                "attempt": m.attempt,
+                "prior_status": m.prior_status.value if m.prior_status else None,
             }
             for m in messages
         ],

@@ -87,8 +87,9 @@ def _message(data: Any, now: float) -> ChatMessage:
         error_kind = error_message = None
     calls = _get(data, "tool_calls", list, [])
     created = float(_get(data, "created_at", (int, float), now))
+    prior = _get(data, "prior_status", str, nullable=True)
     return ChatMessage(
-        id=0,
+        id=_get(data, "id", int, 0, nullable=True) or 0,
         conversation_id=0,
         role=Role(_choice(data, "role", tuple(Role))),
         text=_get(data, "text", str),
@@ -106,6 +107,8 @@ def _message(data: Any, now: float) -> ChatMessage:
         duration_ms=_get(data, "duration_ms", int, nullable=True),
         created_at=created,
         updated_at=float(_get(data, "updated_at", (int, float), created)),
+        attempt=_get(data, "attempt", int, nullable=True),
+        prior_status=MessageStatus(prior) if prior in tuple(MessageStatus) else None,
     )
 
 

@@ -75,7 +75,7 @@ def seed_everything(data_dir: Path) -> None:
                                              duration_ms=3)])
         store.finish(asks, MessageStatus.COMPLETE, finish_reason="tool_calls")
         store.add_message(cid, Role.TOOL, "2025-01-01", tool_call_id="call_1")
-        cut = store.start_assistant(cid, model="gpt-x", provider="openai")
+        cut = store.start_assistant(cid, model="gpt-x", provider="openai", attempt=asks)  # the same answer
         store.append(cut, "It is New Year's d")
         store.finish(cut, MessageStatus.INTERRUPTED, error_kind="connection", error_message="Connection lost.")
 
@@ -86,6 +86,10 @@ def seed_everything(data_dir: Path) -> None:
         store.append(stopped, "partial te")
         store.finish(stopped, MessageStatus.CANCELLED, error_kind="cancelled", error_message="Cancelled.")
         store.add_message(other, Role.USER, "again")
+        replaced = store.start_assistant(other, model="demo", provider="demo")  # then regenerated: an alternative
+        store.append(replaced, "the first try, cut")
+        store.finish(replaced, MessageStatus.INTERRUPTED, error_kind="connection", error_message="Connection lost.")
+        store.supersede([replaced])
         failed = store.start_assistant(other, model="demo", provider="demo")
         store.finish(failed, MessageStatus.ERROR, error_kind="auth", error_message="HTTP 401: bad key")
     finally:
@@ -93,10 +97,13 @@ def seed_everything(data_dir: Path) -> None:
 
 
 def without_ids(conversations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ids differ between databases: an answer's attempt becomes the position of its first message."""
     out = []
     for c in conversations:
+        position = {m["id"]: i for i, m in enumerate(c["messages"])}
         c = {k: v for k, v in c.items() if k != "id"}
-        c["messages"] = [{k: v for k, v in m.items() if k != "id"} for m in c["messages"]]
+        c["messages"] = [{**{k: v for k, v in m.items() if k != "id"}, "attempt": position.get(m["attempt"])}
+                         for m in c["messages"]]
         out.append(c)
     return out
 
@@ -117,7 +124,13 @@ def test_export_all_then_import_round_trips(tmp_path: Path) -> None:
     original = json.loads(out.read_text(encoding="utf-8"))
     assert original["format"] == "chat-tui/1" and len(original["conversations"]) == 2
     statuses = [m["status"] for c in original["conversations"] for m in c["messages"] if m["role"] == "assistant"]
-    assert statuses == ["complete", "complete", "interrupted", "cancelled", "error"]  # partial answers marked
+    # Partial answers marked; an answer replaced by a regenerated one kept, with the status it had.
+    assert statuses == ["complete", "complete", "interrupted", "cancelled", "superseded", "error"]
+    replaced = next(m for c in original["conversations"] for m in c["messages"] if m["status"] == "superseded")
+    assert replaced["prior_status"] == "interrupted"
+    trip = next(c for c in original["conversations"] if c["title"] == "Trip to Lisbon")
+    tool_round = [m for m in trip["messages"] if m["role"] == "assistant"]
+    assert tool_round[1]["attempt"] == tool_round[2]["attempt"] == tool_round[1]["id"]  # two rounds, one answer
 
     imported = run_cli(target, "import", str(out))
     assert imported.returncode == 0, imported.stderr

@@ -52,20 +52,27 @@ class TransferMixin:
              conversation.model, conversation.system_prompt),
         )
         conversation_id = int(cur.lastrowid or 0)
+        new_ids: dict[int, int] = {}  # the source's message ids -> ours (answers name their attempt by id)
         for m in messages:
             status, error_kind, error_message = m.status, m.error_kind, m.error_message
             if status == MessageStatus.STREAMING:
                 status, error_kind = MessageStatus.INTERRUPTED, "crash"
                 error_message = "The answer was still streaming when it was exported."
-            self._db.execute(
+            row = self._db.execute(
                 "INSERT INTO messages (conversation_id, role, text, reasoning, tool_calls, tool_call_id, status, "
                 "model, provider, error_kind, error_message, finish_reason, usage, ttft_ms, duration_ms, "
-                "chars_received, owner_pid, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                "chars_received, owner_pid, created_at, updated_at, prior_status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
                 (conversation_id, m.role.value, m.text, m.reasoning,
                  json.dumps([c.to_dict() for c in m.tool_calls]) if m.tool_calls else None, m.tool_call_id,
                  status.value, m.model, m.provider, error_kind, error_message, m.finish_reason,
                  json.dumps(m.usage) if m.usage is not None else None, m.ttft_ms, m.duration_ms, len(m.text),
-                 m.created_at, m.updated_at),
+                 m.created_at, m.updated_at,
+                 m.prior_status.value if m.prior_status and status == MessageStatus.SUPERSEDED else None),
             )
+            new_id = int(row.lastrowid or 0)
+            if m.id:
+                new_ids[m.id] = new_id
+            if m.attempt is not None and m.attempt in new_ids:
+                self._db.execute("UPDATE messages SET attempt = ? WHERE id = ?", (new_ids[m.attempt], new_id))
         return conversation_id
