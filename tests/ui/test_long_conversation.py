@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chat_tui.domain import MessageStatus, Role
+from chat_tui.ui.markdown_document import MarkdownDocument
 from chat_tui.ui.screens.chat import ChatScreen, EarlierMessages
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
 from chat_tui.ui.widgets.transcript import Transcript
@@ -84,3 +85,46 @@ async def test_short_messages_fill_the_view_on_opening(tmp_path: Path) -> None:
         await wait_for(lambda: transcript.max_scroll_y >= transcript.size.height or not screen.query(EarlierMessages))
         assert transcript.max_scroll_y >= transcript.size.height  # enough to scroll up, which loads the rest
         assert transcript.scroll_y == transcript.max_scroll_y
+
+
+async def test_a_new_conversation_shows_nothing_of_the_long_one_before_it(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    cid = long_conversation(store, 100)
+    app = make_app(store, conversation_id=cid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query(EarlierMessages)
+        await pilot.press("ctrl+n")
+        for _ in range(5):
+            await pilot.pause()
+        assert mounted_count(screen) == 0
+        assert not screen.query(EarlierMessages)
+
+
+async def test_older_messages_are_rendered_ahead_of_scrolling_back(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    cid = long_conversation(store, 100)
+    app = make_app(store, conversation_id=cid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.screen
+        # While nothing happens, the next older answers get rendered, at the width they will have.
+        await wait_for(lambda: len(screen._prepared) >= 4 and screen._prefetch_timer is None, timeout=10)
+        width = screen.query(AssistantMessageView).last().body.size.width
+        prepared = [v for v in screen._prepared.values() if isinstance(v, AssistantMessageView)]
+        assert prepared and all(v.body.document.finished_line_count > 0 for v in prepared)
+        assert all(v.body.document._width == width for v in prepared)
+        # Scrolling back mounts those very views; what they show equals a fresh render.
+        ids = set(screen._prepared)
+        before = mounted_count(screen)
+        screen.transcript.scroll_to(y=0, animate=False, immediate=True)
+        await wait_for(lambda: mounted_count(screen) > before and not screen._loading_earlier)
+        await pilot.pause()
+        mounted = [v for v in screen.query(AssistantMessageView) if v.message_id in ids]
+        assert mounted
+        for view in mounted:
+            fresh = MarkdownDocument()
+            fresh.append(view.body.text)
+            fresh.render(app.console, width, final=True)
+            assert [fresh.line(y) for y in range(fresh.height)] == [
+                view.body.document.line(y) for y in range(view.body.document.height)]

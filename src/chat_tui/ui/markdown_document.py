@@ -182,18 +182,33 @@ class MarkdownDocument:
         self._finish_blocks(console, options, final=final)
         self._render_tail(console, options, cursor=cursor and not final)
 
+    def prepare(self, console: Console, width: int, blocks: int = 1) -> bool:
+        """Render up to `blocks` more blocks of a finished text at `width`, ahead
+        of time (a saved answer about to be scrolled to); True once all are.
+        A later `render(..., final=True)` at the same width only draws what is left."""
+        width = max(1, width)
+        if width != self._width:
+            if self._chunks:
+                return False  # rendered at another width: `render` redoes it
+            self._width = width
+        options = console.options.update(width=width, height=None)
+        self._finish_blocks(console, options, final=True, limit=blocks)
+        return not self._tail.strip()
+
     def _render_text(self, console: Console, options: ConsoleOptions, text: str) -> list[Line]:
         if is_huge(text):
             return plain_lines(text, options.max_width)
         markdown = ChatMarkdown(text, code_theme=self._code_theme, hyperlinks=self._hyperlinks)
         return console.render_lines(markdown, options, pad=False, new_lines=False)
 
-    def _finish_blocks(self, console: Console, options: ConsoleOptions, *, final: bool) -> None:
+    def _finish_blocks(self, console: Console, options: ConsoleOptions, *, final: bool, limit: int | None = None) -> None:
         tail = self._tail
         if not tail.strip():
             return
         blocks = _top_level_blocks(tail)
         keep = len(blocks) if final else len(blocks) - 1
+        if limit is not None:
+            keep = min(keep, limit)
         if keep <= 0:
             return
         offsets = _line_offsets(tail)

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from chat_tui.domain import ChatMessage, MessageStatus, Role
@@ -64,6 +65,10 @@ class ChatScreen(Screen[None]):
     PAGE_CHARS = 6000
     """...and once the messages of a page hold this much text, no more: about one
     and a half screens, so that only what is about to be seen gets rendered."""
+    PREFETCH_CHARS = 8000
+    """Older messages holding this much text are rendered ahead, a block or two
+    at a time while nothing else happens, so that scrolling back to them mounts
+    lines already drawn instead of pausing to render them."""
     SCROLL_PAGE_CHARS = 2000
     """The same while scrolling back: smaller pages (often a single message),
     loaded one after another while the view is within a screen of the top, so
@@ -97,6 +102,9 @@ class ChatScreen(Screen[None]):
         self._editing: int | None = None
         """The id of the user message being edited in the prompt, if any."""
         self._loading_earlier = False
+        self._prepared: dict[int, UserMessageView | AssistantMessageView] = {}
+        """Views of older messages, built and rendered ahead of scrolling back to them."""
+        self._prefetch_timer: Timer | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -145,6 +153,7 @@ class ChatScreen(Screen[None]):
         # scrolls up, so a conversation of any length opens at once.
         count = self._page_size(messages)
         self._earlier = []  # (no loading of older pages while the view is emptied)
+        self._prepared.clear()
         transcript = self.transcript
         await transcript.remove_children()
         self._earlier = messages[:-count]
@@ -158,6 +167,7 @@ class ChatScreen(Screen[None]):
         transcript.scroll_end(animate=False, immediate=True)
         transcript.anchor()
         self.call_after_refresh(self._fill_view)
+        self._prefetch_soon(0.25)  # once the conversation is on screen
 
     def _page_size(self, messages: list[ChatMessage], budget: int | None = None, least: int = 2) -> int:
         """How many of the last `messages` make a page: up to PAGE, until they
@@ -188,7 +198,7 @@ class ChatScreen(Screen[None]):
             count = self._page_size(self._earlier, self.SCROLL_PAGE_CHARS, least=1)
             page, self._earlier = self._earlier[-count:], self._earlier[:-count]
             marker = transcript.query(EarlierMessages)
-            views = [message_view(m, self._conversation_model) for m in page]
+            views = [self._prepared.pop(m.id, None) or message_view(m, self._conversation_model) for m in page]
             anchor = next((w for w in transcript.children if not isinstance(w, EarlierMessages)), None)
             # Where the first message was on screen: it stays there.
             on_screen = anchor.virtual_region.y - transcript.scroll_y if anchor is not None else 0
@@ -211,13 +221,38 @@ class ChatScreen(Screen[None]):
                 return
             self._loading_earlier = False
             self._near_top(transcript.scroll_y)  # still close to the top: the next page
+            self._prefetch_soon()
 
         self.call_after_refresh(keep_position)
+
+    def _prefetch_soon(self, delay: float = 0.03) -> None:
+        if self._prefetch_timer is None and self._earlier:
+            self._prefetch_timer = self.set_timer(delay, self._prefetch_step, name="prefetch")
+
+    def _prefetch_step(self) -> None:
+        """Render a block or two of the older messages the next scroll loads (one step per tick)."""
+        self._prefetch_timer = None
+        if self._streaming_view is not None or not self._earlier:
+            return  # a stream has the CPU; the next load (or the turn's end) starts again
+        widths = [v.body.size.width for v in self.transcript.query(AssistantMessageView) if v.body.size.width > 0]
+        if not widths:
+            return
+        chars = 0
+        for message in reversed(self._earlier):
+            if chars >= self.PREFETCH_CHARS:
+                break
+            chars += len(message.text)
+            view = self._prepared.get(message.id)
+            if view is None:
+                view = self._prepared[message.id] = message_view(message, self._conversation_model)
+            if isinstance(view, AssistantMessageView) and not view.body.prepare(widths[-1], blocks=1):
+                self._prefetch_soon()  # more of it next time
+                return
 
     def _near_top(self, scroll_y: float) -> None:
         # Within a screen of the top: the next page is mounted before it is needed.
         if self._earlier and scroll_y < max(3, self.transcript.size.height):
-            self.run_worker(self._load_earlier(), group="earlier", exclusive=True)
+            self.run_worker(self._load_earlier, group="earlier", exclusive=True)
 
     # -- sending ---------------------------------------------------------------------------
     @on(PromptInput.Submitted)
@@ -318,6 +353,7 @@ class ChatScreen(Screen[None]):
                     stored = self.engine.store.messages(self.conversation_id)
             self._update_totals(stored)
             self._show_alternatives(stored)
+            self._prefetch_soon()
 
     async def _apply(self, view: AssistantMessageView, batch: list) -> AssistantMessageView:
         """Show one batch of turn events; returns the view that now streams."""
@@ -559,6 +595,8 @@ class ChatScreen(Screen[None]):
         if self._streaming_view is not None:
             self.workers.cancel_group(self, "turn")
         self.conversation_id = None
+        self._earlier = []
+        self._prepared.clear()
         await self.transcript.remove_children()
         self.query_one(HeaderBar).set_title("")
         self._update_totals()

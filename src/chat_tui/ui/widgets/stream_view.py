@@ -222,6 +222,14 @@ class MarkdownStreamView(Widget):
         # gave it that size. This view does not scroll: its virtual size is its size.
         return super()._size_updated(size, virtual_size, container_size, layout=False)
 
+    def prepare(self, width: int, blocks: int = 2) -> bool:
+        """Render up to `blocks` more blocks of a saved answer ahead of time, at
+        the width it will have; True once it is all rendered (see
+        `MarkdownDocument.prepare`). Mounted later, it only draws its last lines."""
+        if self.streaming:
+            return True
+        return self.document.prepare(self.app.console, width, blocks)
+
     # -- Line API ---------------------------------------------------------------------------
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width > 0 and (self._dirty or width != self._rendered_width):
