@@ -8,7 +8,7 @@ older messages (mounted a page at a time; one second after opening, as a reader
 looks at the screen first, and with the scroll animation off so that each step
 is one jump), how many messages are mounted, and the memory the app holds for it.
 
-usage: python benchmarks/open.py [MESSAGES]   (default 1,000)"""
+usage: python benchmarks/opening.py [MESSAGES]   (default 1,000)"""
 
 from __future__ import annotations
 
