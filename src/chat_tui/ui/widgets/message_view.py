@@ -5,11 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.geometry import Size
 from textual.widgets import Static
 
 from chat_tui.domain import ChatMessage, MessageStatus, ToolCall
 from chat_tui.sanitize import sanitize
+from chat_tui.ui.textual_internals import LayoutOnce
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner, describe_stop
 from chat_tui.ui.widgets.reasoning_view import ReasoningView
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
@@ -78,7 +78,7 @@ def conversation_totals(messages: list[ChatMessage], prices: object | None = Non
     return " · ".join(parts)
 
 
-class AssistantMessageView(Vertical):
+class AssistantMessageView(LayoutOnce, Vertical):
     DEFAULT_CSS = """
     AssistantMessageView {
         height: auto;
@@ -119,12 +119,6 @@ class AssistantMessageView(Vertical):
         self.reasoning: ReasoningView | None = None
         self.tools_by_index: dict[int, ToolCallView] = {}
         self.tools_by_id: dict[str, ToolCallView] = {}
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
-        # Textual lays the screen out a second time when a container's virtual
-        # size changes, though the layout that found the new size has just placed
-        # everything; a streaming answer changes it with each new line.
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     @classmethod
     def saved(cls, message: ChatMessage) -> AssistantMessageView:

@@ -30,12 +30,13 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from chat_tui.sanitize import sanitize
+from chat_tui.ui.textual_internals import LayoutOnce, report_error
 
 if TYPE_CHECKING:
     from chat_tui.ui.markdown_document import MarkdownDocument
 
 
-class MarkdownStreamView(Widget):
+class MarkdownStreamView(LayoutOnce, Widget):
     DEFAULT_CSS = """
     MarkdownStreamView {
         height: auto;
@@ -121,7 +122,7 @@ class MarkdownStreamView(Widget):
         try:
             self._frame()
         except Exception as error:  # noqa: BLE001 - as a Textual timer would: the app reports it
-            self.app._handle_exception(error)
+            report_error(self.app, error)
 
     def _stop_frame(self) -> None:
         if self._frame_handle is not None:
@@ -215,12 +216,6 @@ class MarkdownStreamView(Widget):
         super().notify_style_update()
         self._base_style = None
         self._strips.clear()
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
-        # Textual lays the screen out a second time when a widget's virtual size
-        # changes (a reactive with layout=True), though the first layout already
-        # gave it that size. This view does not scroll: its virtual size is its size.
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     def prepare(self, width: int, blocks: int = 2) -> bool:
         """Render up to `blocks` more blocks of a saved answer ahead of time, at

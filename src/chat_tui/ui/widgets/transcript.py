@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
-from textual.geometry import Size
+
+from chat_tui.ui.textual_internals import LayoutOnce
 
 
-class Transcript(VerticalScroll):
+class Transcript(LayoutOnce, VerticalScroll):
     DEFAULT_CSS = """
     Transcript {
         height: 1fr;
@@ -16,13 +17,6 @@ class Transcript(VerticalScroll):
         scrollbar-gutter: stable;
     }
     """
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
-        # Textual lays the screen out a second time when a widget's virtual size
-        # changes (a reactive with layout=True), though the layout that found the
-        # new size has just placed everything (scrollbars are updated either way).
-        # A streaming answer changes it with each new line.
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     def on_mount(self) -> None:
         # Anchored: new content keeps the view at the bottom until the user

@@ -1,0 +1,32 @@
+"""What `chat_tui.ui.textual_internals` relies on in Textual's private API is
+still there, with the same meaning: an upgrade of Textual fails here first."""
+
+from __future__ import annotations
+
+import inspect
+
+from textual.app import App
+from textual.widget import Widget
+
+from chat_tui.ui.textual_internals import LayoutOnce
+from chat_tui.ui.widgets.message_view import AssistantMessageView
+from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+from chat_tui.ui.widgets.transcript import Transcript
+
+
+def test_size_updated_still_takes_a_layout_flag() -> None:
+    parameters = inspect.signature(Widget._size_updated).parameters
+    assert list(parameters)[:5] == ["self", "size", "virtual_size", "container_size", "layout"]
+    assert parameters["layout"].default is True
+    source = inspect.getsource(Widget._size_updated)
+    assert "layout" in source.split("def _size_updated", 1)[1]  # the flag is used, not merely accepted
+
+
+def test_the_widgets_that_grow_while_streaming_use_it() -> None:
+    for widget in (Transcript, AssistantMessageView, MarkdownStreamView):
+        assert widget._size_updated is LayoutOnce._size_updated
+
+
+def test_handle_exception_is_still_there() -> None:
+    assert callable(App._handle_exception)
+    assert list(inspect.signature(App._handle_exception).parameters) == ["self", "error"]
