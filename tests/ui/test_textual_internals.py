@@ -30,3 +30,11 @@ def test_the_widgets_that_grow_while_streaming_use_it() -> None:
 def test_handle_exception_is_still_there() -> None:
     assert callable(App._handle_exception)
     assert list(inspect.signature(App._handle_exception).parameters) == ["self", "error"]
+
+
+def test_the_crash_report_hook_is_still_there() -> None:
+    from chat_tui.ui.app import ChatApp
+
+    assert list(inspect.signature(App._fatal_error).parameters) == ["self"]
+    assert ChatApp._fatal_error is not App._fatal_error
+    assert "_exit_renderables" in inspect.getsource(App._fatal_error)

@@ -12,6 +12,10 @@ the job:
 * `report_error`: what Textual does with an exception raised in a timer
   callback (show it, exit), for a callback scheduled straight on the event loop
   (a Textual timer per frame costs a task and a message).
+
+One more stays where it belongs: `ChatApp._fatal_error` replaces Textual's crash
+report, which prints every local variable of every frame (request headers and
+message text among them) to the terminal.
 """
 
 from __future__ import annotations
