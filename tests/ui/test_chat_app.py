@@ -116,6 +116,31 @@ async def test_continue_extends_the_partial_answer_in_place(server: SSETestServe
     assert message.status == MessageStatus.COMPLETE
 
 
+async def test_an_answer_cut_inside_a_code_block_continues_as_code(server: SSETestServer, tmp_path: Path) -> None:
+    from chat_tui.ui.markdown_document import MarkdownDocument
+
+    first = "Like this:\n\n```python\ndef f(x):\n    return"
+    rest = " x * 2\n\n\nprint(f(21))\n```\n\nThat **prints** 42.\n"
+    server.queue(Reply(chunks=[sse(openai_chunk(first)), 0.05], drop=True))
+    server.queue(openai_text_reply([rest[:9], rest[9:30], rest[30:]]))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "code please")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner))
+        await pilot.press("ctrl+g")
+        await wait_for(lambda: app.screen._streaming_view is None and not app.screen.query(InterruptedBanner))
+        await pilot.pause()
+        body = app.screen.query_one(AssistantMessageView).body
+        assert body.text == first + rest
+        # Drawn as if it had never stopped: the code block goes on, the sentence after it is text.
+        whole = MarkdownDocument()
+        whole.append(first + rest)
+        whole.render(app.console, body.size.width, final=True)
+        shown = [body.document.line(y) for y in range(body.document.height)]
+        assert shown == [whole.line(y) for y in range(whole.height)]
+        assert not any("```" in "".join(s.text for s in line) for line in shown)
+
+
 async def test_error_notice_keeps_the_typed_message(server: SSETestServer, tmp_path: Path) -> None:
     server.queue(error_reply(401, "Incorrect API key provided"))
     store = open_store(tmp_path)

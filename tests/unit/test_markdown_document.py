@@ -184,3 +184,25 @@ def test_a_table_header_does_not_flash_as_text_before_the_table_forms(console: C
     assert "not a table" not in plain(other)
     other.render(console, WIDTH, final=True)
     assert "| not a table" in plain(other)
+
+
+@pytest.mark.parametrize("text", [pytest.param(CODE, id="code"), pytest.param(LONG, id="long"),
+                                  pytest.param(WELCOME, id="welcome")]
+                         + [pytest.param(generated(s, blocks=40), id=f"generated-{s}") for s in range(3)])
+def test_a_continued_answer_renders_as_if_it_had_never_stopped(console: Console, text: str) -> None:
+    """Cut anywhere (inside a code block, a list, a word), rendered as final, then
+    continued: the lines equal a one-shot render of the whole text."""
+    one_shot = console.render_lines(ChatMarkdown(text, code_theme="monokai", hyperlinks=False),
+                                    console.options.update(width=WIDTH), pad=False, new_lines=False)
+    rng = random.Random(len(text))
+    for cut in sorted(rng.sample(range(1, len(text)), 8)):
+        document = stream(console, text[:cut], seed=cut)
+        assert document.cursor_at is None
+        document.reopen()
+        rest = text[cut:]
+        for i in range(0, len(rest), 37):
+            document.append(rest[i : i + 37])
+            document.render(console, WIDTH, cursor=True)
+        document.render(console, WIDTH, final=True)
+        assert document.text == text
+        assert lines(document) == one_shot, f"cut at {cut}: {text[max(0, cut - 20):cut]!r}|{text[cut:cut + 20]!r}"

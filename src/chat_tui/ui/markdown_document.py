@@ -147,6 +147,19 @@ class MarkdownDocument:
         self._lines.clear()
         self._tail = text
 
+    def reopen(self) -> None:
+        """The text goes on after a final render (a cut-off answer is continued):
+        its last block is open again, since what follows may extend it (the rest
+        of a code block, a list, a paragraph). Earlier blocks stay rendered."""
+        self._fence = None
+        if not self._chunks or self._tail:
+            return
+        last = self._chunks.pop()
+        self._tail = last.text
+        del self._lines[len(self._lines) - len(last.lines):]
+        if self._chunks and self._chunks[-1].needs_gap_after(last.first_type):
+            self._lines.pop()  # the blank line that separated it from the block before
+
     @property
     def finished_line_count(self) -> int:
         return len(self._lines)

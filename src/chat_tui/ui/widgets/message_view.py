@@ -249,9 +249,7 @@ class AssistantMessageView(LayoutOnce, Vertical):
         """A partial answer is being continued: cursor back, banner gone."""
         self.remove_banner()
         self.streaming = True
-        self.body.streaming = True
-        self.body.on_mount()
-        self.body.append("")
+        self.body.resume()
 
     def remove_banner(self) -> None:
         if self.banner is not None:

@@ -102,6 +102,17 @@ class MarkdownStreamView(LayoutOnce, Widget):
             self._blink_timer = self.set_interval(self.BLINK_INTERVAL, self._toggle_cursor)
 
     # -- streaming ----------------------------------------------------------------------
+    def resume(self) -> None:
+        """A finished (cut-off) answer streams again: its last block reopens, the cursor is back."""
+        self.streaming = True
+        self.document.reopen()
+        self._dirty = True
+        self._strips.clear()
+        self._rendered_width = 0  # draw it all again at the next frame
+        if self._blink_timer is None:
+            self.on_mount()
+        self.refresh(layout=True)
+
     def append(self, text: str) -> None:
         """Add streamed text; it is shown at the next frame."""
         if not text:
