@@ -156,3 +156,6 @@ class SearchHit:
     """The (start, end) offsets in `snippet` of the matching words."""
     created_at: float
     """When the message was written."""
+    replaced: bool = False
+    """An answer (or message) replaced by a retry, a regeneration or an edit:
+    kept in the store, not shown unless switched back to."""

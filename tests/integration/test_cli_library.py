@@ -231,9 +231,11 @@ def test_search_prints_conversation_title_and_snippet(tmp_path: Path) -> None:
     assert snippet.strip() == "model: Day 1: Alfama."
     data = json.loads(run_cli(tmp_path, "search", "--json", "lisbon").stdout)
     assert [(h["conversation_id"], h["role"]) for h in data] == [(1, "user")]
-    assert set(data[0]) == {"conversation_id", "title", "message_id", "role", "snippet", "created_at"}
+    assert set(data[0]) == {"conversation_id", "title", "message_id", "role", "snippet", "created_at", "replaced"}
     none = run_cli(tmp_path, "search", "zanzibar")
     assert none.returncode == 0 and none.stdout.startswith("No messages match")
+    _, replaced = run_cli(tmp_path, "search", "first try").stdout.splitlines()
+    assert replaced.strip() == "model (replaced): the first try, cut"
 
 
 @pytest.mark.parametrize("query", ['foo"bar', "AND (", "NEAR(", "*", '"', "text:x", "^", "-x OR"])

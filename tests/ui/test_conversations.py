@@ -88,3 +88,12 @@ async def test_search_from_the_conversation_list(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.screen.hits == []
         assert "Nothing matches" in str(app.screen.query_one("OptionList").get_option_at_index(0).prompt)
+
+
+def test_a_search_hit_in_a_replaced_answer_says_so() -> None:
+    from chat_tui.domain import SearchHit
+    from chat_tui.ui.screens.conversations import hit_label
+
+    hit = SearchHit(1, "title", 2, Role.ASSISTANT, "old wording", ((4, 11),), 0.0, replaced=True)
+    assert "a replaced answer: Alt+← brings it back" in str(hit_label(hit))
+    assert "replaced" not in str(hit_label(SearchHit(1, "title", 2, Role.ASSISTANT, "new wording", (), 0.0)))

@@ -76,6 +76,17 @@ def test_a_hit_has_the_conversation_message_snippet_and_date(store: Store) -> No
     assert question.message_id == user and question.role == Role.USER
 
 
+def test_a_replaced_answer_is_found_and_said_to_be_replaced(store: Store) -> None:
+    cid, _, old = converse(store, "q", "the first wording of it")
+    store.supersede([old])
+    new = store.start_assistant(cid, model="demo", provider="demo")
+    store.append(new, "the second wording of it")
+    store.finish(new, MessageStatus.COMPLETE)
+    hits = {h.message_id: h for h in store.search("wording")}
+    assert set(hits) == {old, new}
+    assert hits[old].replaced and not hits[new].replaced
+
+
 def test_words_match_ignoring_case_and_accents_and_as_prefixes(store: Store) -> None:
     _, _, mid = converse(store, "q", "Le Café sert des crêpes délicieuses")
     assert [h.message_id for h in store.search("CAFE")] == [mid]

@@ -37,7 +37,7 @@ def run_search(args: argparse.Namespace, store: Any) -> int:
     if args.json:
         text = json.dumps([
             {"conversation_id": h.conversation_id, "title": h.title, "message_id": h.message_id,
-             "role": h.role.value, "snippet": h.snippet, "created_at": h.created_at}
+             "role": h.role.value, "snippet": h.snippet, "created_at": h.created_at, "replaced": h.replaced}
             for h in hits
         ], ensure_ascii=False)
         print(json_for_terminal(text) if tty else text)
@@ -48,7 +48,7 @@ def run_search(args: argparse.Namespace, store: Any) -> int:
     for hit in hits:
         title = hit.title or "Untitled"
         print(f"{hit.conversation_id:>5}  {_when(hit.created_at)}  {sanitize(title) if tty else title}")
-        who = "you" if hit.role.value == "user" else "model"
+        who = ("you" if hit.role.value == "user" else "model") + (" (replaced)" if hit.replaced else "")
         print(f"       {who}: {_snippet(hit.snippet, hit.highlights, tty)}")
     return 0
 

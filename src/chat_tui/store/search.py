@@ -69,7 +69,7 @@ class SearchMixin:
             return []
         sql = """
             SELECT m.conversation_id, c.title, m.id, m.role,
-                   snippet(message_search, 0, ?, ?, '…', ?), m.created_at
+                   snippet(message_search, 0, ?, ?, '…', ?), m.created_at, m.status
             FROM message_search
             JOIN messages m ON m.id = message_search.rowid
             JOIN conversations c ON c.id = m.conversation_id
@@ -88,7 +88,7 @@ class SearchMixin:
 
 
 def _hits(rows: list[tuple[object, ...]]) -> Iterator[SearchHit]:
-    for conversation_id, title, message_id, role, marked, created_at in rows:
+    for conversation_id, title, message_id, role, marked, created_at, status in rows:
         snippet, highlights = parse_snippet(str(marked or ""))
         yield SearchHit(
             conversation_id=int(conversation_id),  # type: ignore[call-overload]
@@ -98,4 +98,5 @@ def _hits(rows: list[tuple[object, ...]]) -> Iterator[SearchHit]:
             snippet=snippet,
             highlights=highlights,
             created_at=float(created_at),  # type: ignore[arg-type]
+            replaced=status == "superseded",
         )

@@ -38,6 +38,8 @@ def hit_label(hit: SearchHit) -> Content:
         for start, end in hit.highlights:
             snippet = snippet.stylize("bold $accent", start, end)
     head = Content.assemble((f"{when}  ", "$text-muted"), (sanitize(hit.title) or "Untitled", "bold"))
+    if hit.replaced:
+        head = Content.assemble(head, ("  (a replaced answer: Alt+← brings it back)", "$text-muted"))
     return Content.assemble(head, "\n   ", snippet)
 
 
