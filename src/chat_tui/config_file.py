@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -325,6 +324,8 @@ def read_config_file(path: Path) -> FileConfig | None:
     except UnicodeDecodeError as exc:
         bad_line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}, line {bad_line}: the config file is not UTF-8 text.") from None
+    import tomllib  # only when there is a file: a start without one does not load the parser
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

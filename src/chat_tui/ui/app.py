@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -16,12 +17,14 @@ from chat_tui.config import Settings
 from chat_tui.domain import ToolCall
 from chat_tui.engine import ChatEngine, RetryPolicy
 from chat_tui.engine.builtin_tools import builtin_registry
-from chat_tui.engine.mcp import MCPTools
 from chat_tui.engine.tools import ToolRegistry
 from chat_tui.providers.base import Provider
 from chat_tui.store import Store
 from chat_tui.ui.screens.chat import ChatScreen
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+
+if TYPE_CHECKING:
+    from chat_tui.engine.mcp import MCPTools
 
 
 class ChatApp(App[None]):
@@ -106,6 +109,8 @@ class ChatApp(App[None]):
             pass  # not worth an error: the theme is simply not remembered
 
     async def _start_mcp(self) -> None:
+        from chat_tui.engine.mcp import MCPTools  # only with MCP servers configured
+
         self._mcp = MCPTools(self.settings.mcp_servers, self.engine.tools)
         for status in await self._mcp.start():
             if status.ok:
