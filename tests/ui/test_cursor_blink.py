@@ -1,0 +1,45 @@
+"""The cursor at the tip of a streaming answer: lit while text arrives, blinking
+when the stream pauses, and a blink repaints one line without rendering."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.app import App, ComposeResult
+
+from chat_tui.ui.markdown_document import CURSOR
+from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+
+
+class OneView(App[None]):
+    def compose(self) -> ComposeResult:
+        yield MarkdownStreamView(streaming=True)
+
+
+def cursor_lit(view: MarkdownStreamView) -> bool:
+    y = view.document.finished_line_count + view.document.cursor_at[0]  # type: ignore[index]
+    return CURSOR in "".join(segment.text for segment in view.render_line(y))
+
+
+async def test_lit_while_text_arrives_blinking_when_it_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(MarkdownStreamView, "blink", True)
+    monkeypatch.setattr(MarkdownStreamView, "BLINK_INTERVAL", 0.05)
+    app = OneView()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(MarkdownStreamView)
+        seen_while_arriving = []
+        for i in range(30):  # a token every 20 ms for 0.6 s: twelve blink periods
+            view.append(f"word{i} ")
+            await asyncio.sleep(0.02)
+            seen_while_arriving.append(cursor_lit(view))
+        assert all(seen_while_arriving)
+        await pilot.pause()
+        seen_when_paused = []
+        for _ in range(12):
+            await asyncio.sleep(0.025)
+            seen_when_paused.append(cursor_lit(view))
+        assert False in seen_when_paused and True in seen_when_paused  # it blinks
+        rendered = view.frames
+        await asyncio.sleep(0.3)
+        assert view.frames == rendered  # blinking renders nothing again
