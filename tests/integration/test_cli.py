@@ -15,7 +15,7 @@ import pytest
 from chat_tui.domain import MessageStatus, Role
 from chat_tui.providers.demo import CODE, TABLE, WELCOME
 from chat_tui.store import Store
-from tests.support.cli import cli_env, command, run_cli
+from tests.support.cli import cli_env, command, one_line_error, run_cli
 from tests.support.sse_server import (
     Reply,
     SSETestServer,
@@ -24,14 +24,6 @@ from tests.support.sse_server import (
     openai_text_reply,
     sse,
 )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("chat-tui")
-    return lines[0]
 
 
 def open_store(data_dir: Path) -> Store:
@@ -177,7 +169,7 @@ BAD_OPTIONS = [
 def test_bad_options_are_one_line_and_exit_2(tmp_path: Path, args: list[str], env: dict[str, str], needle: str) -> None:
     result = run_cli(tmp_path, *args, env=env)
     assert result.returncode == 2, (result.stdout, result.stderr)
-    assert needle in one_line_error(result)
+    assert needle in one_line_error(result, prefix="chat-tui")  # "chat-tui: …" or argparse's "chat-tui ask: error: …"
     assert result.stdout == ""
 
 

@@ -6,25 +6,16 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from chat_tui.providers.demo import WELCOME
-from tests.support.cli import run_cli
+from tests.support.cli import one_line_error, run_cli
 from tests.support.sse_server import SSETestServer, error_reply, openai_text_reply
 
 SERVER_SCRIPT = str(Path(__file__).parent.parent / "support" / "mcp_test_server.py")
-
-
-def one_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("chat-tui: ")
-    return lines[0]
 
 
 def write_config(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
@@ -64,7 +55,7 @@ def test_config_init_writes_a_private_valid_example_once(tmp_path: Path) -> None
     path.write_text(text + "\n# my own notes\n", encoding="utf-8")
     again = run_cli(tmp_path, "config", "init", env=env)
     assert again.returncode == 1
-    assert "already exists" in one_line(again)
+    assert "already exists" in one_line_error(again)
     assert path.read_text(encoding="utf-8").endswith("# my own notes\n")  # not overwritten
 
 
@@ -88,7 +79,7 @@ command = {json.dumps(sys.executable)}
     assert lines[2] == "default profile: work"
     assert lines[3] == f"MCP servers: calc ({sys.executable})"
     bad_profile = run_cli(tmp_path, "config", "check", "--profile", "play")
-    assert bad_profile.returncode == 2 and "No profile 'play'" in one_line(bad_profile)
+    assert bad_profile.returncode == 2 and "No profile 'play'" in one_line_error(bad_profile)
 
 
 BAD_FILES = [
@@ -111,7 +102,7 @@ def test_a_bad_file_is_one_line_with_the_line_number_and_exit_2(
     path = write_config(tmp_path, text, 0o644)
     result = run_cli(tmp_path, *command)
     assert result.returncode == 2, (result.stdout, result.stderr)
-    message = one_line(result)
+    message = one_line_error(result)
     assert message.startswith(f"chat-tui: {path}, line {line}: "), message
     assert "sk-secret" not in message
     assert result.stdout == ""
@@ -150,7 +141,7 @@ def test_a_key_in_a_private_file_is_used_with_one_warning(tmp_path: Path, server
     server.queue(openai_text_reply(["ok"]))
     result = run_cli(tmp_path, "ask", "hi")
     assert result.returncode == 0 and result.stdout == "ok\n"
-    warning = one_line(result)
+    warning = one_line_error(result)
     assert warning.startswith("chat-tui: warning: ") and "line 6" in warning and "sk-from-file" not in warning
     assert server.requests[0].headers["authorization"] == "Bearer sk-from-file"
 

@@ -19,16 +19,8 @@ import pytest
 from chat_tui.domain import MessageStatus, Role, ToolCall
 from chat_tui.providers.demo import CODE, TABLE
 from chat_tui.store import Store
-from tests.support.cli import cli_env, command, run_cli
+from tests.support.cli import cli_env, command, one_line_error, run_cli
 from tests.support.sse_server import SSETestServer, openai_text_reply
-
-
-def one_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("chat-tui: ")
-    return lines[0]
 
 
 def run_on_tty(data_dir: Path, *args: str) -> tuple[int, str]:
@@ -200,7 +192,7 @@ def test_a_malformed_file_is_one_line_and_imports_nothing(tmp_path: Path, text: 
     path.write_text(text, encoding="utf-8")
     result = run_cli(tmp_path, "import", str(path))
     assert result.returncode == 1
-    line = one_line(result)
+    line = one_line_error(result)
     assert needle in line and "nothing was imported" in line, line
     assert [c["title"] for c in export_all(tmp_path)["conversations"]] == ["already here"]
 
@@ -218,7 +210,7 @@ def test_export_usage_errors(tmp_path: Path) -> None:
     for args, needle in ((["export"], "Which conversation"), (["export", "1", "--all"], "not both"),
                          (["export", "--all", "--format", "md"], "writes JSON")):
         result = run_cli(tmp_path, *args)
-        assert result.returncode == 2 and needle in one_line(result)
+        assert result.returncode == 2 and needle in one_line_error(result)
 
 
 # -- search -------------------------------------------------------------------------

@@ -32,3 +32,13 @@ def run_cli(data_dir: Path, *args: str, input: str | None = None, env: Mapping[s
     kwargs: dict[str, Any] = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run(command(*args), env=cli_env(data_dir, env), check=False, capture_output=True, text=True,
                           encoding="utf-8", timeout=timeout, **kwargs)
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], prefix: str = "chat-tui: ") -> str:
+    """The error a command printed: exactly one line, starting with `prefix`, no
+    traceback (argparse's own errors start "chat-tui COMMAND: error: ")."""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(prefix), lines[0]
+    return lines[0]
