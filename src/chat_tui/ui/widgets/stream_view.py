@@ -175,10 +175,10 @@ class MarkdownStreamView(LayoutOnce, Widget):
         cost = time.monotonic() - start
         self._interval = max(self.FRAME_INTERVAL, min(self.MAX_FRAME_INTERVAL, max(2 * cost, self._budget_interval())))
         self._cursor_shown = True
-        if self.document.height != old_height:
-            self.refresh(layout=True)
-        else:
-            self.refresh(Region(0, first_changed, width, max(1, self.document.height - first_changed)))
+        # Only the lines from the first that changed are painted again, also
+        # when the height changed (the lines above keep Textual's cached cells).
+        changed = Region(0, first_changed, width, max(1, self.document.height - first_changed))
+        self.refresh(changed, layout=self.document.height != old_height)
         if self.streaming and not self._measuring:
             # The whole cost of the frame is known once the screen shows it.
             self._measuring = True
