@@ -243,7 +243,9 @@ class MarkdownStreamView(LayoutOnce, Widget):
 
     # -- Line API ---------------------------------------------------------------------------
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        if width > 0 and (self._dirty or width != self._rendered_width):
+        # Text that arrived since the last frame waits for the next one: a layout
+        # (which streaming asks for at every new line) must not render it too.
+        if width > 0 and width != self._rendered_width:
             self._render(width)
         return self.document.height
 
