@@ -112,6 +112,7 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Ru
     from chat_tui.ui.app import ChatApp
     from chat_tui.ui.widgets.message_view import AssistantMessageView
     from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+    from textual.screen import Screen
 
     run = Run("chat-tui", tokens)
     provider = OpenAICompatProvider(base_url=base_url, model=f"bench-{tokens}-{rate:g}")
@@ -127,12 +128,22 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Ru
 
     provider.stream = stream  # type: ignore[method-assign]
     original_frame = MarkdownStreamView._frame
+    original_refresh = Screen._compositor_refresh
+    rendered = [0]
 
     def frame(self: MarkdownStreamView) -> None:
         original_frame(self)
-        run.paints.append((time.perf_counter(), len(self.document.text), time.process_time()))
+        rendered[0] = len(self.document.text)
+
+    def compositor_refresh(self: Screen) -> None:
+        # A paint is when Textual's compositor has sent the screen to the
+        # terminal (headless here), not when the answer's lines were rendered.
+        original_refresh(self)
+        if rendered[0] > (run.paints[-1][1] if run.paints else 0):
+            run.paints.append((time.perf_counter(), rendered[0], time.process_time()))
 
     MarkdownStreamView._frame = frame  # type: ignore[method-assign]
+    Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = Store.open(Path(tmp) / "bench.sqlite3")
@@ -156,6 +167,7 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Ru
             store.close()
     finally:
         MarkdownStreamView._frame = original_frame  # type: ignore[method-assign]
+        Screen._compositor_refresh = original_refresh  # type: ignore[method-assign]
     return run
 
 
