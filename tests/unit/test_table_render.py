@@ -76,8 +76,9 @@ def test_what_the_fast_path_leaves_to_rich(counted: dict[str, int]) -> None:
 def test_chat_markdown_sets_what_richs_markdown_sets() -> None:
     """ChatMarkdown shares one parser instead of building one per instance, so it
     sets Rich's attributes itself: the same names and values as Rich's own."""
+    text = "# a\n\n| b |\n|---|\n| c |\n"
     for kwargs in ({}, {"code_theme": "ansi_dark", "hyperlinks": False}):
-        ours, rich = vars(ChatMarkdown("# a\n\n| b |\n|---|\n| c |\n", **kwargs)), vars(Markdown("# a\n\n| b |\n|---|\n| c |\n", **kwargs))
+        ours, rich = vars(ChatMarkdown(text, **kwargs)), vars(Markdown(text, **kwargs))
         assert ours.keys() == rich.keys()
         assert {k: v for k, v in ours.items() if k != "parsed"} == {k: v for k, v in rich.items() if k != "parsed"}
         assert [t.as_dict() for t in ours["parsed"]] == [t.as_dict() for t in rich["parsed"]]

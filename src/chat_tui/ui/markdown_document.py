@@ -27,9 +27,8 @@ from rich.segment import Segment
 from rich.syntax import Syntax
 
 from chat_tui.ui.code_render import code_lines, lexer_for, theme_for
-from chat_tui.ui.table_render import FastTableElement
-
 from chat_tui.ui.huge_text import HUGE_LINE, is_huge, plain_lines
+from chat_tui.ui.table_render import FastTableElement
 
 CURSOR = "▋"
 

@@ -58,7 +58,9 @@ def _cell(console: Console, text: Text, width: int, right: int, style: Style) ->
     return segments
 
 
-def table_lines(console: Console, options: ConsoleOptions, header: list[Text], rows: list[list[Text]]) -> list[Line] | None:
+def table_lines(
+    console: Console, options: ConsoleOptions, header: list[Text], rows: list[list[Text]]
+) -> list[Line] | None:
     """The lines Rich draws for a Markdown table (`box.SIMPLE`, edge shown, no
     padding at the edges, collapsed padding), or None when Rich must draw it."""
     columns = len(header)

@@ -49,7 +49,8 @@ class LayoutOnce:
             gutter = widget.styles.gutter
             first = max(0, min(old.height, size.height) - gutter.bottom)
             widget._size = size
-            widget._set_dirty(Region(-gutter.left, first - gutter.top, size.width, max(old.height, size.height) - first))
+            lines = max(old.height, size.height) - first
+            widget._set_dirty(Region(-gutter.left, first - gutter.top, size.width, lines))
         resize = super()._size_updated(size, virtual_size, container_size, layout=False)  # type: ignore[misc]
         return resize or grown
 
