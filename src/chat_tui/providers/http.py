@@ -19,6 +19,7 @@ import httpx
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest
 from chat_tui.providers.events import StreamEvent, StreamFailed
+from chat_tui.providers.pacing import PacedReads
 from chat_tui.providers.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
 DEFAULT_MAX_ANSWER_CHARS = 32 * 1024 * 1024
@@ -333,7 +334,7 @@ class HTTPStreamProvider:
                     raw = await _read_capped(response, self._max_answer)
                     yield _whole_response(parser, raw)
                     return
-                async for chunk in response.aiter_bytes():
+                async for chunk in PacedReads(response.aiter_bytes()):
                     received += len(chunk)
                     batch: list[StreamEvent] = []
                     for sse in decoder.feed(chunk):
