@@ -2,11 +2,11 @@
 
 A fast provider writes each token as soon as it has it: at 5,000 tokens/s a
 piece arrives every 0.2 ms, and an idle client wakes up for each one (the event
-loop's poll, then httpx's, httpcore's and anyio's layers): about 190 µs of CPU
+loop's poll, then httpx's, httpcore's and anyio's layers): about 180 µs of CPU
 per piece here, so reading alone would fill a core. Once the stream is fast, a
 read that had to wait for the network is followed by a short pause: the pieces
 that arrive meanwhile are then taken in one read, without waking up for each
-(44 µs per piece in the same test). A slow stream (a
+(49 µs per piece in the same test, `benchmarks/reading.py`). A slow stream (a
 typical 50 tokens/s) is never paused, so its tokens are not delayed at all; a
 fast one's by at most `PAUSE`, well under a frame.
 """
