@@ -54,3 +54,22 @@ async def test_screen_while_streaming_equals_a_fresh_paint(server: SSETestServer
         assert app.screen.query_one(AssistantMessageView).body.text == ANSWER
         assert _cells(app, fresh=False) == _cells(app, fresh=True)
     assert checked >= 5
+
+
+async def test_garbage_collector_settings_last_as_long_as_the_app(tmp_path: Path) -> None:
+    """After its first frame the app freezes what it has loaded and makes full
+    collections rarer (they stalled streaming); on exit both are undone, so an
+    app run inside a longer process (tests) leaves nothing uncollectable."""
+    import gc
+
+    from chat_tui.ui.app import GC_THRESHOLDS
+
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    app = make_app(open_store(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(lambda: gc.get_freeze_count() > 0)
+        await pilot.pause()
+        assert gc.get_threshold() == GC_THRESHOLDS
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
