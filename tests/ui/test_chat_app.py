@@ -413,3 +413,29 @@ async def test_retry_of_an_earlier_answer_is_refused(server: SSETestServer, tmp_
         await pilot.pause()
         assert len(server.requests) == 2  # nothing was sent
     assert all(m.status != MessageStatus.SUPERSEDED for m in store.messages(store.last_conversation_id()))
+
+
+async def test_page_keys_scroll_the_conversation_while_typing(server: SSETestServer, tmp_path: Path) -> None:
+    pieces = [f"Line {i} of a long answer.\n\n" for i in range(300)]
+    server.queue(openai_text_reply(pieces, delay=0.01))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(80, 20)) as pilot:
+        await send(pilot, "long")
+        transcript = app.screen.query_one(Transcript)
+        prompt = app.screen.prompt
+        await wait_for(lambda: transcript.max_scroll_y > 30)
+        prompt.load_text("a draft\nof two lines")
+        assert app.focused is prompt
+        await pilot.press("pageup")
+        await pilot.pause()
+        position = transcript.scroll_y
+        assert position < transcript.max_scroll_y - 5  # up by a page, no longer following
+        await asyncio.sleep(0.3)
+        await pilot.pause()
+        assert transcript.scroll_y == position  # it stays while the answer grows
+        assert prompt.text == "a draft\nof two lines" and app.focused is prompt
+        while transcript.scroll_y < transcript.max_scroll_y:
+            await pilot.press("pagedown")
+        await wait_for(lambda: app.screen._streaming_view is None, timeout=10)
+        await pilot.pause()
+        assert transcript.scroll_y == transcript.max_scroll_y  # following again

@@ -90,6 +90,9 @@ class ChatScreen(Screen[None]):
         Binding("f5", "regenerate", "Regenerate", show=False, id="regenerate"),
         Binding("alt+left", "previous_answer", "Previous answer", show=False, id="previous_answer"),
         Binding("alt+right", "next_answer", "Next answer", show=False, id="next_answer"),
+        # Before the prompt's own PageUp/PageDown (which move its cursor in a few lines of text).
+        Binding("pageup", "scroll_page(-1)", "Scroll up", show=False, priority=True, id="scroll_up"),
+        Binding("pagedown", "scroll_page(1)", "Scroll down", show=False, priority=True, id="scroll_down"),
     ]
 
     def __init__(self, engine: ChatEngine, conversation_id: int | None = None) -> None:
@@ -497,6 +500,14 @@ class ChatScreen(Screen[None]):
         return None
 
     # -- actions -----------------------------------------------------------------------------
+    def action_scroll_page(self, direction: int) -> None:
+        """PageUp/PageDown scroll the conversation, also while the prompt has the focus.
+        Scrolling up stops following a streaming answer; back at the bottom, it follows again."""
+        if direction < 0:
+            self.transcript.scroll_page_up(animate=False)
+        else:
+            self.transcript.scroll_page_down(animate=False)
+
     def action_cancel_turn(self) -> None:
         """Esc: stop the streaming answer (or stop editing; nothing else happens)."""
         if self._streaming_view is not None:

@@ -14,6 +14,7 @@ BINDING_IDS = {
     "Esc": "cancel_turn", "Ctrl+R": "retry", "Ctrl+G": "continue_answer", "F5": "regenerate", "F2": "edit_last",
     "Ctrl+S": "copy_answer", "Ctrl+T": "copy_code", "F3": "copy_any", "Ctrl+N": "new_conversation", "Ctrl+O": "open_conversations",
     "Ctrl+L": "pick_model", "F1": "help", "Alt+Left / Alt+Right": "previous_answer / next_answer",
+    "PageUp / PageDown": "scroll_up / scroll_down",
 }
 
 
@@ -44,6 +45,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Conversations", [
         ("Ctrl+N", "new conversation"),
         ("Ctrl+O", "conversation list: Enter open · Del delete · F2 rename · Esc close"),
+        ("PageUp / PageDown", "scroll the conversation (also while typing)"),
     ]),
     ("App", [
         ("Ctrl+L", "switch model or profile"),
