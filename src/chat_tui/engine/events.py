@@ -10,7 +10,7 @@ from chat_tui.errors import ProviderError
 from chat_tui.providers.events import StreamEvent
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class TurnStarted:
     conversation_id: int
     user_message_id: int | None
@@ -19,7 +19,7 @@ class TurnStarted:
     continued: bool = False
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Retrying:
     """The request failed before any content; it is tried again after `delay` seconds."""
 
@@ -29,14 +29,14 @@ class Retrying:
     error: ProviderError
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class SeamTrimmed:
     """While continuing, `chars` characters that repeated the end of the partial answer were dropped."""
 
     chars: int
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class RoundStarted:
     """The tool loop goes on: tool results were sent back and the model answers in a new message.
 
@@ -51,7 +51,7 @@ class RoundStarted:
     """2 for the first answer after tool results, then 3, ..."""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class ToolRunning:
     """A tool call starts executing. `call` is a snapshot (status `running`)."""
 
@@ -60,7 +60,7 @@ class ToolRunning:
     call: ToolCall
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class ToolFinished:
     """A tool call ended. `call` is a snapshot: status `ok` or `error`, result or error, duration_ms.
 

@@ -6,6 +6,10 @@ per-batch work (a database commit, a repaint) instead of per-token work.
 
 The last batch of a stream ends with exactly one terminal event:
 `Finished` when the stream ended normally, or `StreamFailed` when it broke.
+
+Events are treated as immutable, but are plain (not frozen) dataclasses: a
+frozen one takes twice as long to define (at start-up) and to create (one per
+token: 0.7 against 0.4 µs here).
 """
 
 from __future__ import annotations
@@ -16,24 +20,24 @@ from typing import Any
 from chat_tui.errors import ErrorKind, ProviderError
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class TextDelta:
     text: str
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class ReasoningDelta:
     text: str
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class RefusalDelta:
     """OpenAI's `delta.refusal`: the model declines; shown as the answer."""
 
     text: str
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class ToolCallStarted:
     index: int
     id: str
@@ -41,13 +45,13 @@ class ToolCallStarted:
     server: bool = False
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class ToolCallArgumentsDelta:
     index: int
     text: str
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class ToolCallEnded:
     index: int
     id: str
@@ -56,12 +60,12 @@ class ToolCallEnded:
     server: bool = False
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class UsageReported:
     usage: dict[str, Any]
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Finished:
     """The stream ended normally. `reason` is the last finish/stop reason, if any."""
 
@@ -70,7 +74,7 @@ class Finished:
     """Whether the explicit end marker (`[DONE]`, `message_stop`) arrived."""
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class StreamFailed:
     """The stream broke or the server reported an error; nothing follows."""
 
