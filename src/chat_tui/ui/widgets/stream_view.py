@@ -55,7 +55,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
     spaces the next ones out to stay within it, between the two intervals above.
     A token or two per frame is all a slow stream brings, so few frames lose
     nothing."""
-    FAST_PAINT_BUDGET = 0.5
+    FAST_PAINT_BUDGET = 0.7
     FAST_STREAM = 8000.0
     """Characters per second at which a stream gets `FAST_PAINT_BUDGET` (in
     proportion below, down to `PAINT_BUDGET`): a fast stream brings lines per
