@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import platform
 import socket
@@ -127,13 +128,16 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Ru
             yield batch
 
     provider.stream = stream  # type: ignore[method-assign]
-    original_frame = MarkdownStreamView._frame
+    original_render = MarkdownStreamView._render
     original_refresh = Screen._compositor_refresh
     rendered = [0]
 
-    def frame(self: MarkdownStreamView) -> None:
-        original_frame(self)
+    def render(self: MarkdownStreamView, width: int) -> int:
+        # At a frame, or at a layout (the first text can be drawn by the layout
+        # that gives the answer its width).
+        first_changed = original_render(self, width)
         rendered[0] = len(self.document.text)
+        return first_changed
 
     def compositor_refresh(self: Screen) -> None:
         # A paint is when Textual's compositor has sent the screen to the
@@ -142,7 +146,7 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Ru
         if rendered[0] > (run.paints[-1][1] if run.paints else 0):
             run.paints.append((time.perf_counter(), rendered[0], time.process_time()))
 
-    MarkdownStreamView._frame = frame  # type: ignore[method-assign]
+    MarkdownStreamView._render = render  # type: ignore[method-assign]
     Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -166,7 +170,7 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Ru
                     run.total_chars = len(views.first().body.document.text)
             store.close()
     finally:
-        MarkdownStreamView._frame = original_frame  # type: ignore[method-assign]
+        MarkdownStreamView._render = original_render  # type: ignore[method-assign]
         Screen._compositor_refresh = original_refresh  # type: ignore[method-assign]
     return run
 
@@ -257,9 +261,13 @@ async def main_async(args: argparse.Namespace) -> None:
     results: dict[int, tuple[dict[str, object], dict[str, object] | None]] = {}
     try:
         for tokens in args.sizes:
+            # Each run starts clean: the garbage of the app run before it (several
+            # apps run in this one process) is not collected in the middle of it.
+            gc.collect()
             ours = (await run_app(base_url, tokens, args.rate, args.timeout)).summary()
             base = None
             if not args.no_baseline:
+                gc.collect()
                 base = (await run_baseline(base_url, tokens, args.rate, args.timeout)).summary()
             results[tokens] = (ours, base)
             for name, s in (("chat-tui", ours), ("baseline", base)):

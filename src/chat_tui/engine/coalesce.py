@@ -78,8 +78,11 @@ async def coalesced(
                     break
                 item = queue.get_nowait()
             if merged:
+                # The first hand-over went at once, before the stream's pace was
+                # known: the next one comes soon (a fast stream's second text would
+                # otherwise wait a slow stream's window, 33 ms, right at its start).
+                window = fast_interval if batches >= FAST_BATCHES or not last else interval
                 last = time.monotonic()
-                window = fast_interval if batches >= FAST_BATCHES else interval
                 yield merged
             if error is not None:
                 raise error
