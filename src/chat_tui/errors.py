@@ -88,16 +88,19 @@ class ProviderError(ChatTuiError):
         status: int | None = None,
         retry_after: float | None = None,
         raw: object = None,
+        permanent: bool = False,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
         self.raw = raw
+        self.permanent = permanent
+        """Trying again cannot help (a setting must change first), whatever the kind."""
 
     @property
     def retryable(self) -> bool:
-        return self.kind in RETRYABLE_KINDS
+        return self.kind in RETRYABLE_KINDS and not self.permanent
 
     def __repr__(self) -> str:
         return f"ProviderError({self.kind.value!r}, {self.message!r}, status={self.status!r})"

@@ -388,3 +388,21 @@ async def test_cancelling_during_a_retry_wait(server: SSETestServer, tmp_path: P
     finally:
         await provider.aclose()
         store.close()
+
+
+async def test_an_http_client_that_cannot_be_set_up_is_a_one_line_error(
+    setup: Setup, server: SSETestServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The HTTP client is made when first needed (not at start-up): a broken TLS
+    setting then ends the turn with one line, and the next try works once it is fixed."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+    engine, cid = setup()
+    turn = await run_turn(engine, cid, "hi")
+    assert_outcome(engine, turn, MessageStatus.ERROR, ErrorKind.CONNECTION, "")
+    assert turn.ended is not None and turn.ended.error is not None
+    assert turn.ended.error.message.startswith("Could not set up the HTTP client:")
+    assert server.requests == [] and turn.retries == []
+    monkeypatch.delenv("SSL_CERT_FILE")
+    server.queue(openai_text_reply(["fine"]))
+    turn = await run_turn(engine, cid, "again")
+    assert_outcome(engine, turn, MessageStatus.COMPLETE, None, "fine")

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import email.utils
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
@@ -242,15 +243,41 @@ class HTTPStreamProvider:
         self.stall_timeout = stall_timeout
         self._max_event = max_event_chars
         self._max_answer = max_answer_chars
-        timeout = httpx.Timeout(stall_timeout, connect=connect_timeout)
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=True)
+        self._timeout = httpx.Timeout(stall_timeout, connect=connect_timeout)
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        self._making = threading.Lock()
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The HTTP client, made when first needed: making one loads the TLS
+        certificates and the connection pool's modules (about 0.1 s here),
+        which the app's start should not wait for (see `prepare`)."""
+        if self._http is None:
+            with self._making:  # `prepare` may be making it in a thread
+                if self._http is None:
+                    try:
+                        self._http = httpx.AsyncClient(timeout=self._timeout, transport=self._transport,
+                                                       follow_redirects=True)
+                    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                        # A bad SSL_CERT_FILE or proxy setting, say: one line, not a crash.
+                        raise ProviderError(
+                            ErrorKind.CONNECTION, f"Could not set up the HTTP client: {' '.join(str(exc).split())}",
+                            permanent=True,
+                        ) from None
+        return self._http
+
+    def prepare(self) -> None:
+        """Make the HTTP client now (the app does it in a thread once its first frame is shown)."""
+        self._client  # noqa: B018 - made on first access
 
     @property
     def label(self) -> str:
         return f"{self.name} · {self.model}"
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     # -- listing models -----------------------------------------------------------
     def models_endpoint(self) -> str:
@@ -323,7 +350,12 @@ class HTTPStreamProvider:
         received = 0
         opened = False
         try:
-            async with self._client.stream("POST", self.endpoint(), json=body, headers=headers) as response:
+            client = self._client
+        except ProviderError as exc:
+            yield [StreamFailed(exc)]
+            return
+        try:
+            async with client.stream("POST", self.endpoint(), json=body, headers=headers) as response:
                 opened = True
                 if response.status_code >= 400:
                     raw = await _read_capped(response, MAX_ERROR_BODY)

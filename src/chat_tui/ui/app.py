@@ -131,6 +131,9 @@ class ChatApp(App[None]):
         from chat_tui.ui.markdown_document import warm_up
 
         warm_up(self.console)
+        prepare = getattr(self.engine.provider, "prepare", None)
+        if prepare is not None:  # the HTTP client, ready before the first question
+            self.run_worker(prepare, thread=True, group="prepare", exit_on_error=False)
         # What is loaded by now (modules, classes, styles, the app and its
         # screen) lives as long as the app: the cyclic garbage collector need
         # not go through it again. And a streaming answer allocates many small
