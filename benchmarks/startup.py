@@ -1,7 +1,8 @@
 """Cold start: from launching `chat-tui` in a pseudo-terminal to its first painted
 frame (the prompt's placeholder on screen), on the demo provider and with an
-API key set. Prints the median of several runs, and beside it the same for a minimal Textual app (a label, a text area and a
-footer), which is the floor any Textual app starts from on this machine."""
+API key set. Prints the median of several runs, and beside it the same for a
+minimal Textual app (a label, a text area and a footer), which is the floor any
+Textual app starts from on this machine."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def once(data_dir: str, command: list[str] | None = None, key: bool = False) -> 
     env = {**os.environ, "CHAT_TUI_DATA_DIR": data_dir, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
     env.pop("OPENAI_API_KEY", None)
     if key:
-        # An OpenAI-compatible provider, as with a key configured (nothing is sent before a question).
+        # An OpenAI-compatible provider, as with a key configured (nothing is sent
+        # before a question).
         env["OPENAI_API_KEY"] = "sk-benchmark-not-used"
         env["OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1"
     # As installed: Python keeps the compiled modules (some shells turn that off).
@@ -71,7 +73,8 @@ def main() -> None:
         floor = [once(tmp, minimal) for _ in range(5)]
     print(f"cold start to first painted frame: median {statistics.median(times) * 1000:.0f} ms "
           f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, {len(times)} runs)")
-    print(f"the same with an API key set (an OpenAI-compatible provider): median {statistics.median(keyed) * 1000:.0f} ms "
+    print(f"the same with an API key set (an OpenAI-compatible provider): "
+          f"median {statistics.median(keyed) * 1000:.0f} ms "
           f"(min {min(keyed) * 1000:.0f}, max {max(keyed) * 1000:.0f})")
     print(f"a minimal Textual app, the same way: median {statistics.median(floor) * 1000:.0f} ms "
           f"(min {min(floor) * 1000:.0f}, max {max(floor) * 1000:.0f})")
