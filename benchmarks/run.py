@@ -107,14 +107,14 @@ def start_server(port: int) -> subprocess.Popen[str]:
 
 # -- our app --------------------------------------------------------------------------------
 async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Run:
-    from textual.screen import Screen
-
-    from chat_tui.config import Settings
+    # chat_tui.ui before Textual: it sets Textual's screen update rate, read when Textual loads.
+    from chat_tui.config import Settings  # noqa: I001
     from chat_tui.providers.openai_compat import OpenAICompatProvider
     from chat_tui.store import Store
     from chat_tui.ui.app import ChatApp
     from chat_tui.ui.widgets.message_view import AssistantMessageView
     from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+    from textual.screen import Screen
 
     run = Run("chat-tui", tokens)
     provider = OpenAICompatProvider(base_url=base_url, model=f"bench-{tokens}-{rate:g}")
