@@ -6,14 +6,14 @@ import asyncio
 from pathlib import Path
 
 from chat_tui.domain import MessageStatus, Role
+from chat_tui.ui.app import ChatApp
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
-from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.transcript import Transcript
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 from tests.support.app import make_app, open_store
-from tests.support.sse_server import Reply, SSETestServer, error_reply, openai_chunk, openai_text_reply, sse
 from tests.support.pilot import send, wait_for
+from tests.support.sse_server import Reply, SSETestServer, error_reply, openai_chunk, openai_text_reply, sse
 
 ANSWER = ["# Title\n\n", "Some **bold** text", " and a list:\n\n", "- one\n", "- two\n\n",
           "```python\n", "print('hi')\n", "```\n\n", "| a | b |\n", "|---|---|\n", "| 1 | 2 |\n"]
@@ -158,10 +158,14 @@ async def test_error_notice_keeps_the_typed_message(server: SSETestServer, tmp_p
     assert message.text == "my important question"
 
 
+def long_answer_app(server: SSETestServer, tmp_path: Path) -> ChatApp:
+    """The app, with a 300-paragraph answer queued on the server (3 s at 100 pieces/s)."""
+    server.queue(openai_text_reply([f"Line {i} of a long answer.\n\n" for i in range(300)], delay=0.01))
+    return make_app(open_store(tmp_path), base_url=server.base_url)
+
+
 async def test_view_stops_following_when_scrolled_up(server: SSETestServer, tmp_path: Path) -> None:
-    pieces = [f"Line {i} of a long answer.\n\n" for i in range(300)]
-    server.queue(openai_text_reply(pieces, delay=0.01))
-    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    app = long_answer_app(server, tmp_path)
     async with app.run_test(size=(80, 20)) as pilot:
         await send(pilot, "long")
         transcript = app.screen.query_one(Transcript)
@@ -416,9 +420,7 @@ async def test_retry_of_an_earlier_answer_is_refused(server: SSETestServer, tmp_
 
 
 async def test_page_keys_scroll_the_conversation_while_typing(server: SSETestServer, tmp_path: Path) -> None:
-    pieces = [f"Line {i} of a long answer.\n\n" for i in range(300)]
-    server.queue(openai_text_reply(pieces, delay=0.01))
-    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    app = long_answer_app(server, tmp_path)
     async with app.run_test(size=(80, 20)) as pilot:
         await send(pilot, "long")
         transcript = app.screen.query_one(Transcript)
