@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import email.utils
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
@@ -246,7 +245,6 @@ class HTTPStreamProvider:
         self._timeout = httpx.Timeout(stall_timeout, connect=connect_timeout)
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
-        self._making = threading.Lock()
 
     @property
     def _client(self) -> httpx.AsyncClient:
@@ -254,21 +252,18 @@ class HTTPStreamProvider:
         certificates and the connection pool's modules (about 0.1 s here),
         which the app's start should not wait for (see `prepare`)."""
         if self._http is None:
-            with self._making:  # `prepare` may be making it in a thread
-                if self._http is None:
-                    try:
-                        self._http = httpx.AsyncClient(timeout=self._timeout, transport=self._transport,
-                                                       follow_redirects=True)
-                    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-                        # A bad SSL_CERT_FILE or proxy setting, say: one line, not a crash.
-                        raise ProviderError(
-                            ErrorKind.CONNECTION, f"Could not set up the HTTP client: {' '.join(str(exc).split())}",
-                            permanent=True,
-                        ) from None
+            try:
+                self._http = httpx.AsyncClient(timeout=self._timeout, transport=self._transport, follow_redirects=True)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                # A bad SSL_CERT_FILE or proxy setting, say: one line, not a crash.
+                raise ProviderError(
+                    ErrorKind.CONNECTION, f"Could not set up the HTTP client: {' '.join(str(exc).split())}",
+                    permanent=True,
+                ) from None
         return self._http
 
     def prepare(self) -> None:
-        """Make the HTTP client now (the app does it in a thread once its first frame is shown)."""
+        """Make the HTTP client now (the app does it once its first frame is shown)."""
         self._client  # noqa: B018 - made on first access
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -19,6 +20,7 @@ from chat_tui.domain import ToolCall
 from chat_tui.engine import ChatEngine, RetryPolicy
 from chat_tui.engine.builtin_tools import builtin_registry
 from chat_tui.engine.tools import ToolRegistry
+from chat_tui.errors import ChatTuiError
 from chat_tui.providers.base import Provider
 from chat_tui.store import Store
 from chat_tui.ui.screens.chat import ChatScreen
@@ -132,8 +134,11 @@ class ChatApp(App[None]):
 
         warm_up(self.console)
         prepare = getattr(self.engine.provider, "prepare", None)
-        if prepare is not None:  # the HTTP client, ready before the first question
-            self.run_worker(prepare, thread=True, group="prepare", exit_on_error=False)
+        if prepare is not None:
+            # The HTTP client, ready before the first question (not in a thread:
+            # importing in two threads at once can fail; this is ~0.1 s after the first frame).
+            with contextlib.suppress(ChatTuiError):  # the first request says what is wrong
+                prepare()
         # What is loaded by now (modules, classes, styles, the app and its
         # screen) lives as long as the app: the cyclic garbage collector need
         # not go through it again. And a streaming answer allocates many small
