@@ -22,6 +22,20 @@ def test_size_updated_still_takes_a_layout_flag() -> None:
     assert "layout" in source.split("def _size_updated", 1)[1]  # the flag is used, not merely accepted
 
 
+def test_a_size_change_still_repaints_the_whole_widget_only_through_what_layout_once_sets() -> None:
+    """LayoutOnce marks the lines that changed itself and sets `_size` first, so
+    that Textual's `_size_updated` does not mark the whole widget: that relies on
+    Textual comparing `_size` before calling `_set_dirty()`, and on `_set_dirty`
+    taking regions of the content."""
+    source = inspect.getsource(Widget._size_updated)
+    assert "if self._size != size:" in source
+    assert "self._set_dirty()" in source.split("if self._size != size:", 1)[1].split("\n")[1]
+    parameters = inspect.signature(Widget._set_dirty).parameters
+    assert list(parameters) == ["self", "regions"]
+    assert parameters["regions"].kind is inspect.Parameter.VAR_POSITIONAL
+    assert "translate(content_offset)" in inspect.getsource(Widget._set_dirty)
+
+
 def test_the_widgets_that_grow_while_streaming_use_it() -> None:
     for widget in (Transcript, AssistantMessageView, MarkdownStreamView):
         assert widget._size_updated is LayoutOnce._size_updated
