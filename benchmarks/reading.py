@@ -1,6 +1,8 @@
-"""Reading a fast stream: CPU per piece of an HTTP body streamed at 5,000
-pieces/s from a loopback server (its own process), read with httpx as it comes
-and through `PacedReads` (the provider's way), one after the other.
+"""Reading a fast stream: CPU per token of an SSE body streamed at 5,000
+tokens/s (one HTTP chunk each, as providers send them) from a loopback server
+(its own process), read three ways, one after the other: through httpx as it
+comes, through httpx with `PacedReads`, and the provider's way (`direct_body`
+then `PacedReads`: de-chunked straight from the connection).
 
 usage: python benchmarks/reading.py [--tokens 8000] [--rate 5000] [--repeat 2]
 """
@@ -20,23 +22,32 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from run import free_port, start_server  # noqa: E402
 
+MODES = ("httpx as it comes", "httpx paced", "direct paced")
 
-async def read_once(url: str, tokens: int, rate: float, paced: bool) -> tuple[float, int, int]:
-    """(µs of CPU per piece, pieces, pauses)."""
+
+async def read_once(url: str, tokens: int, rate: float, mode: str) -> tuple[float, int, int, int]:
+    """(µs of CPU per token, tokens, pieces read, pauses)."""
     import httpx
 
+    from chat_tui.providers.direct_body import direct_body
     from chat_tui.providers.pacing import PacedReads
 
     async with httpx.AsyncClient(timeout=30) as client:
         body = {"model": f"bench-{tokens}-{rate:g}", "stream": True, "messages": []}
-        pieces = 0
+        pieces = events = 0
         cpu = time.process_time()
         async with client.stream("POST", url, json=body) as response:
-            reads = PacedReads(response.aiter_bytes()) if paced else response.aiter_bytes()
-            async for _ in reads:
+            chunks = response.aiter_bytes()
+            if mode == "direct paced":
+                direct = direct_body(response, 30.0)
+                assert direct is not None, "the body cannot be read directly"
+                chunks = direct
+            reads = PacedReads(chunks) if mode != "httpx as it comes" else chunks
+            async for chunk in reads:
                 pieces += 1
+                events += chunk.count(b"\n\n")
         used = time.process_time() - cpu
-    return used * 1e6 / max(1, pieces), pieces, reads.pauses if paced else 0  # type: ignore[union-attr]
+    return used * 1e6 / max(1, events), events, pieces, getattr(reads, "pauses", 0)
 
 
 async def main_async(tokens: int, rate: float, repeat: int) -> None:
@@ -45,16 +56,18 @@ async def main_async(tokens: int, rate: float, repeat: int) -> None:
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
     try:
         await asyncio.sleep(0.5)
-        figures: dict[bool, list[float]] = {False: [], True: []}
+        figures: dict[str, list[float]] = {mode: [] for mode in MODES}
         for _ in range(repeat):
-            for paced in (False, True):
-                per_piece, pieces, pauses = await read_once(url, tokens, rate, paced)
-                figures[paced].append(per_piece)
-                print(f"{'paced' if paced else 'as it comes'}: {pieces} pieces, {per_piece:.0f} µs of CPU each"
-                      + (f", {pauses} pauses" if paced else ""))
-        plain, paced_ = statistics.median(figures[False]), statistics.median(figures[True])
-        print(f"\n{tokens} pieces at {rate:g}/s, whole-process CPU per piece (median of {repeat}): "
-              f"as it comes {plain:.0f} µs, paced {paced_:.0f} µs ({plain / paced_:.1f}x less)")
+            for mode in MODES:
+                per_token, events, pieces, pauses = await read_once(url, tokens, rate, mode)
+                figures[mode].append(per_token)
+                print(f"{mode}: {events} tokens in {pieces} pieces, {per_token:.0f} µs of CPU per token, "
+                      f"{pauses} pauses")
+        medians = {mode: statistics.median(values) for mode, values in figures.items()}
+        plain = medians[MODES[0]]
+        print(f"\n{tokens} tokens at {rate:g}/s, whole-process CPU per token (median of {repeat}):")
+        for mode, value in medians.items():
+            print(f"  {mode:18} {value:5.0f} µs ({plain / value:.1f}x less than as it comes)")
     finally:
         server.kill()
 

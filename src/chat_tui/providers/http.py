@@ -18,6 +18,7 @@ import httpx
 
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest
+from chat_tui.providers.direct_body import direct_body
 from chat_tui.providers.events import StreamEvent, StreamFailed
 from chat_tui.providers.pacing import PacedReads
 from chat_tui.providers.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
@@ -361,7 +362,10 @@ class HTTPStreamProvider:
                     raw = await _read_capped(response, self._max_answer)
                     yield _whole_response(parser, raw)
                     return
-                async for chunk in PacedReads(response.aiter_bytes()):
+                body = direct_body(response, self._timeout.read) or response.aiter_bytes()
+                async for chunk in PacedReads(body):
+                    # One read may hold many events: none past the limit is read.
+                    chunk = chunk[: self._max_answer + 1 - received]
                     received += len(chunk)
                     batch: list[StreamEvent] = []
                     for sse in decoder.feed(chunk):
@@ -370,7 +374,9 @@ class HTTPStreamProvider:
                             break
                     if not parser.finished and (decoder.overflow or received > self._max_answer):
                         what = "one stream event" if decoder.overflow else "the answer"
-                        error = ProviderError(ErrorKind.TOO_LARGE, f"Response too large: {what} exceeds the size limit.")
+                        error = ProviderError(
+                            ErrorKind.TOO_LARGE, f"Response too large: {what} exceeds the size limit."
+                        )
                         batch.append(StreamFailed(error, parser.finish_reason))
                         yield batch
                         return

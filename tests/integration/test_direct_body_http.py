@@ -1,0 +1,167 @@
+"""Streamed bodies read straight from the connection (`direct_body`), against
+a loopback server that writes exact bytes: every framing a server may use,
+broken framings, compressed bodies (read through httpx instead), and the
+connection being closed after each streamed answer."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+
+from chat_tui.errors import ErrorKind
+from chat_tui.providers.base import ChatRequest, PromptMessage
+from chat_tui.providers.direct_body import direct_body
+from chat_tui.providers.openai_compat import OpenAICompatProvider
+from tests.support.collect import collect
+from tests.support.sse_server import openai_chunk, sse
+
+REQUEST = ChatRequest(model="m", messages=[PromptMessage("user", "hi")])
+WORDS = [f"word{i} " for i in range(200)]
+EVENTS = [sse(openai_chunk(word)) for word in WORDS] + [sse(openai_chunk(finish="stop")), b"data: [DONE]\n\n"]
+
+
+def chunked(pieces: list[bytes], *, end: bytes = b"0\r\n\r\n") -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + end
+
+
+def head(*headers: str) -> bytes:
+    return ("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n" + "".join(h + "\r\n" for h in headers)
+            + "\r\n").encode()
+
+
+@dataclass
+class RawServer:
+    """Answers each request with the next queued response, byte for byte, in
+    one write; closes the connection when the response says so."""
+
+    responses: list[tuple[bytes, bool]] = field(default_factory=list)
+    connections: int = 0
+    port: int = 0
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                request_head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in request_head.decode().split("\r\n"):
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                wire, close = self.responses.pop(0)
+                writer.write(wire)
+                await writer.drain()
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@asynccontextmanager
+async def raw_server(*responses: tuple[bytes, bool]) -> AsyncIterator[RawServer]:
+    state = RawServer(list(responses))
+    server = await asyncio.start_server(state._handle, "127.0.0.1", 0)
+    state.port = server.sockets[0].getsockname()[1]
+    try:
+        yield state
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def stream_once(port: int, provider: OpenAICompatProvider | None = None):
+    own = provider is None
+    provider = provider or OpenAICompatProvider(base_url=f"http://127.0.0.1:{port}/v1", model="m", stall_timeout=2)
+    try:
+        return await collect(provider.stream(REQUEST))
+    finally:
+        if own:
+            await provider.aclose()
+
+
+async def test_a_body_that_arrived_at_once_is_read_in_a_few_pieces() -> None:
+    wire = head("transfer-encoding: chunked") + chunked(EVENTS)
+    async with raw_server((wire, False), (wire, False)) as server, httpx.AsyncClient() as client:
+        url = f"http://127.0.0.1:{server.port}/v1/chat/completions"
+        async with client.stream("POST", url, json={}) as response:
+            body = direct_body(response, 5.0)
+            assert body is not None
+            direct = [piece async for piece in body]
+        async with client.stream("POST", url, json={}) as response:
+            through_httpx = [piece async for piece in response.aiter_bytes()]
+    assert b"".join(direct) == b"".join(through_httpx) == b"".join(EVENTS)
+    assert len(through_httpx) == len(EVENTS)  # httpx: one piece per HTTP chunk
+    assert len(direct) <= 3  # here: what the connection had, in one go
+
+
+async def test_chunk_extensions_upper_case_sizes_and_trailers() -> None:
+    pieces = [b"%X;ext=\"1;2\"\r\n%s\r\n" % (len(e), e) for e in EVENTS]
+    wire = head("transfer-encoding: chunked") + b"".join(pieces) + b"0\r\nx-checksum: abc\r\n\r\n"
+    async with raw_server((wire, False)) as server:
+        got = await stream_once(server.port)
+    assert got.error is None
+    assert (got.text, got.finish_reason, got.done) == ("".join(WORDS), "stop", True)
+
+
+async def test_a_body_of_known_length_and_one_that_ends_when_the_connection_closes() -> None:
+    body = b"".join(EVENTS)
+    known = head(f"content-length: {len(body)}") + body
+    until_close = head("connection: close") + body
+    async with raw_server((known, False), (until_close, True)) as server:
+        for _ in range(2):
+            got = await stream_once(server.port)
+            assert got.error is None
+            assert (got.text, got.done) == ("".join(WORDS), True)
+
+
+async def test_broken_framing_keeps_the_text_before_it_and_says_so_in_one_line() -> None:
+    good = chunked(EVENTS[:50], end=b"")
+    wire = head("transfer-encoding: chunked") + good + b"zz\r\nnot a chunk size\r\n"
+    async with raw_server((wire, True)) as server:
+        got = await stream_once(server.port)
+    assert got.text == "".join(WORDS[:50])
+    assert got.error is not None and got.error.kind is ErrorKind.CONNECTION
+    assert "\n" not in got.error.message
+
+
+async def test_a_body_cut_off_mid_chunk_is_a_lost_connection() -> None:
+    wire = head("transfer-encoding: chunked") + chunked(EVENTS[:10], end=b"") + b"200\r\ndata: {\"partial"
+    async with raw_server((wire, True)) as server:
+        got = await stream_once(server.port)
+    assert got.text == "".join(WORDS[:10])
+    assert got.error is not None and got.error.kind is ErrorKind.CONNECTION
+
+
+async def test_a_compressed_stream_is_read_through_httpx() -> None:
+    wire = head("transfer-encoding: chunked", "content-encoding: gzip") + chunked([gzip.compress(b"".join(EVENTS))])
+    async with raw_server((wire, False), (wire, False)) as server:
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{server.port}/v1/chat/completions"
+            async with client.stream("POST", url, json={}) as response:
+                assert direct_body(response, 5.0) is None
+        got = await stream_once(server.port)
+    assert got.error is None
+    assert got.text == "".join(WORDS)
+
+
+async def test_each_streamed_answer_closes_its_connection_and_the_next_one_opens_another() -> None:
+    wire = head("transfer-encoding: chunked") + chunked(EVENTS)
+    async with raw_server((wire, False), (wire, False), (wire, False)) as server:
+        provider = OpenAICompatProvider(base_url=f"http://127.0.0.1:{server.port}/v1", model="m", stall_timeout=2)
+        try:
+            for _ in range(3):
+                got = await stream_once(server.port, provider)
+                assert got.error is None
+                assert got.text == "".join(WORDS)
+        finally:
+            await provider.aclose()
+    # The body was not read through httpx, so httpx cannot reuse the connection: it closes it.
+    assert server.connections == 3
