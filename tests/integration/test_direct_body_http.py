@@ -163,5 +163,6 @@ async def test_each_streamed_answer_closes_its_connection_and_the_next_one_opens
                 assert got.text == "".join(WORDS)
         finally:
             await provider.aclose()
-    # The body was not read through httpx, so httpx cannot reuse the connection: it closes it.
+    # httpx cannot reuse a connection whose body it did not read: it closes it
+    # (as it did when it read the body: the answer ends before the body does).
     assert server.connections == 3
