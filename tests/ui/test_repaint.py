@@ -1,16 +1,23 @@
 """What is on screen while an answer streams equals a fresh paint of the same
-screen. The app lets Textual keep the cells of lines that did not change when
-an answer grows (`ui/textual_internals.py`); a line kept that should have been
-painted again would show here."""
+screen, and equals what Textual paints without the app's shortcuts. The app
+lets Textual keep the cells of lines that did not change when an answer grows
+and keeps the scrollbar's lines while its thumb stays put
+(`ui/textual_internals.py`), and has containers painted as blank lines
+(`ui/blank.py`); a line kept that should have been painted again, or a
+container that shows something of its own, would show here."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import pytest
 from rich.segment import Segment
 from textual.app import App
+from textual.widget import Widget
 
+from chat_tui.ui.blank import BlankBackground
+from chat_tui.ui.textual_internals import CachedScrollBar
 from chat_tui.ui.widgets.message_view import AssistantMessageView
 from tests.support.app import make_app, open_store
 from tests.support.pilot import send, wait_for
@@ -31,12 +38,32 @@ def _cells(app: App[object], *, fresh: bool) -> list[list[tuple[str, object]]]:
     if fresh:
         for widget in screen.walk_children(with_self=True):
             widget._styles_cache.clear()
+            if isinstance(widget, CachedScrollBar):
+                widget._drawn_key = None
     strips = screen._compositor.render_strips()
     return [[(character, segment.style) for segment in strip for character in segment.text]
             for strip in strips if not isinstance(strip, Segment)]
 
 
-async def test_screen_while_streaming_equals_a_fresh_paint(server: SSETestServer, tmp_path: Path) -> None:
+def _textual_cells(app: App[object], monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[str, object]]]:
+    """A fresh paint by Textual alone: containers drawn line by line, the
+    scrollbar drawn by Textual's own `render_lines`. (A blank cell's foreground
+    colour cannot be seen, so only the background of spaces is compared.)"""
+    with monkeypatch.context() as patch:
+        patch.setattr(BlankBackground, "BLANK", False)
+        patch.setattr(CachedScrollBar, "render_lines", Widget.render_lines)
+        cells = _cells(app, fresh=True)
+    _cells(app, fresh=True)  # and the app's own caches again
+    return [[(c, style.bgcolor if c == " " else style) for c, style in line] for line in cells]
+
+
+def _visible(cells: list[list[tuple[str, object]]]) -> list[list[tuple[str, object]]]:
+    return [[(c, style.bgcolor if c == " " else style) for c, style in line] for line in cells]
+
+
+async def test_screen_while_streaming_equals_a_fresh_paint(
+    server: SSETestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pieces = [ANSWER[i:i + 7] for i in range(0, len(ANSWER), 7)]
     server.queue(openai_text_reply(pieces, delay=0.02))
     app = make_app(open_store(tmp_path), base_url=server.base_url)
@@ -49,11 +76,29 @@ async def test_screen_while_streaming_equals_a_fresh_paint(server: SSETestServer
             await pilot.pause()
             shown = _cells(app, fresh=False)
             assert shown == _cells(app, fresh=True), f"stale cells after {checked} checks"
+            assert _visible(shown) == _textual_cells(app, monkeypatch), f"not Textual's paint after {checked} checks"
             checked += 1
         await pilot.pause()
         assert app.screen.query_one(AssistantMessageView).body.text == ANSWER
         assert _cells(app, fresh=False) == _cells(app, fresh=True)
+        assert _visible(_cells(app, fresh=False)) == _textual_cells(app, monkeypatch)
+        assert isinstance(app.screen.transcript.vertical_scrollbar, CachedScrollBar)
+        assert app.screen.transcript.vertical_scrollbar.display  # the answer is longer than the screen
     assert checked >= 5
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+async def test_containers_are_painted_blank_unless_a_colour_filter_must_see_their_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_color: bool
+) -> None:
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    app = make_app(open_store(tmp_path))
+    async with app.run_test(size=(80, 20)):
+        blank = [widget for widget in app.screen.walk_children(with_self=True) if isinstance(widget, BlankBackground)]
+        assert blank and {widget.BLANK for widget in blank} == {not no_color}
 
 
 async def test_garbage_collector_settings_last_as_long_as_the_app(tmp_path: Path) -> None:

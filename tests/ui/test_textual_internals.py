@@ -6,9 +6,10 @@ from __future__ import annotations
 import inspect
 
 from textual.app import App
+from textual.scrollbar import ScrollBarRender
 from textual.widget import Widget
 
-from chat_tui.ui.textual_internals import LayoutOnce
+from chat_tui.ui.textual_internals import CachedVerticalScrollBar, LayoutOnce
 from chat_tui.ui.widgets.message_view import AssistantMessageView
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.transcript import Transcript
@@ -52,3 +53,26 @@ def test_the_crash_report_hook_is_still_there() -> None:
     assert list(inspect.signature(App._fatal_error).parameters) == ["self"]
     assert ChatApp._fatal_error is not App._fatal_error
     assert "_exit_renderables" in inspect.getsource(App._fatal_error)
+
+
+def test_the_vertical_scrollbar_is_still_made_as_cached_vertical_scrollbar_makes_it() -> None:
+    """`CachedVerticalScrollBar.vertical_scrollbar` repeats Textual's own, with
+    another class: Textual's must still make it the same way."""
+    source = inspect.getsource(Widget.vertical_scrollbar.fget)
+    for line in (
+        "if self._vertical_scrollbar is not None:",
+        "self._vertical_scrollbar = scroll_bar = ScrollBar(",
+        'vertical=True, name="vertical", thickness=self.scrollbar_size_vertical',
+        "self._vertical_scrollbar.display = False",
+        "self.app._start_widget(self, scroll_bar)",
+    ):
+        assert line in source, line
+    assert Transcript.vertical_scrollbar is CachedVerticalScrollBar.vertical_scrollbar
+    assert list(inspect.signature(ScrollBarRender.render_bar).parameters) == [
+        "size", "virtual_size", "window_size", "position", "thickness", "vertical", "back_color", "bar_color"
+    ]
+
+
+def test_blank_widgets_are_still_painted_as_blank_lines() -> None:
+    assert "if self.BLANK:" in inspect.getsource(Widget.render_lines)
+    assert "if self.BLANK:" in inspect.getsource(Widget.render_line)

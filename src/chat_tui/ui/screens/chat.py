@@ -32,6 +32,7 @@ from chat_tui.providers.events import (
     ToolCallStarted,
 )
 from chat_tui.sanitize import sanitize
+from chat_tui.ui.blank import BlankBackground
 from chat_tui.ui.widgets.header_bar import HeaderBar
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.message_view import (
@@ -59,7 +60,7 @@ def message_view(message: ChatMessage, model: str = "") -> UserMessageView | Ass
     return view
 
 
-class ChatScreen(Screen[None]):
+class ChatScreen(BlankBackground, Screen[None]):
     PAGE = 30
     """The most messages mounted at a time when a saved conversation opens or scrolls up."""
     PAGE_CHARS = 6000

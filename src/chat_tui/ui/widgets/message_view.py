@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from chat_tui.domain import ChatMessage, MessageStatus, ToolCall
 from chat_tui.sanitize import sanitize
+from chat_tui.ui.blank import BlankBackground
 from chat_tui.ui.textual_internals import LayoutOnce
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner, describe_stop
 from chat_tui.ui.widgets.reasoning_view import ReasoningView
@@ -78,7 +79,7 @@ def conversation_totals(messages: list[ChatMessage], prices: object | None = Non
     return " · ".join(parts)
 
 
-class AssistantMessageView(LayoutOnce, Vertical):
+class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
     DEFAULT_CSS = """
     AssistantMessageView {
         height: auto;

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from textual.containers import VerticalScroll
 
-from chat_tui.ui.textual_internals import LayoutOnce
+from chat_tui.ui.blank import BlankBackground
+from chat_tui.ui.textual_internals import CachedVerticalScrollBar, LayoutOnce
 
 
-class Transcript(LayoutOnce, VerticalScroll):
+class Transcript(BlankBackground, CachedVerticalScrollBar, LayoutOnce, VerticalScroll):
     DEFAULT_CSS = """
     Transcript {
         height: 1fr;
