@@ -19,6 +19,7 @@ from textual.widget import Widget
 from chat_tui.ui.blank import BlankBackground
 from chat_tui.ui.textual_internals import CachedScrollBar
 from chat_tui.ui.widgets.message_view import AssistantMessageView
+from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from tests.support.app import make_app, open_store
 from tests.support.pilot import send, wait_for
 from tests.support.sse_server import SSETestServer, openai_text_reply
@@ -40,6 +41,8 @@ def _cells(app: App[object], *, fresh: bool) -> list[list[tuple[str, object]]]:
             widget._styles_cache.clear()
             if isinstance(widget, CachedScrollBar):
                 widget._drawn_key = None
+            if isinstance(widget, MarkdownStreamView):
+                widget._strips.clear()
     strips = screen._compositor.render_strips()
     return [[(character, segment.style) for segment in strip for character in segment.text]
             for strip in strips if not isinstance(strip, Segment)]
@@ -47,11 +50,12 @@ def _cells(app: App[object], *, fresh: bool) -> list[list[tuple[str, object]]]:
 
 def _textual_cells(app: App[object], monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[str, object]]]:
     """A fresh paint by Textual alone: containers drawn line by line, the
-    scrollbar drawn by Textual's own `render_lines`. (A blank cell's foreground
+    scrollbar and the answer's lines through Textual's own `render_lines`. (A blank cell's foreground
     colour cannot be seen, so only the background of spaces is compared.)"""
     with monkeypatch.context() as patch:
         patch.setattr(BlankBackground, "BLANK", False)
         patch.setattr(CachedScrollBar, "render_lines", Widget.render_lines)
+        patch.setattr(MarkdownStreamView, "render_lines", Widget.render_lines)
         cells = _cells(app, fresh=True)
     _cells(app, fresh=True)  # and the app's own caches again
     return [[(c, style.bgcolor if c == " " else style) for c, style in line] for line in cells]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.scrollbar import ScrollBar, ScrollBarRender
@@ -67,47 +68,60 @@ def report_error(app: App[object], error: Exception) -> None:
 
 
 class CachedScrollBar(ScrollBar):
-    """A vertical scrollbar that draws its lines again only when they change.
+    """A vertical scrollbar drawn straight from its segments, and again only when they change.
 
     Textual repaints a scrollbar whenever the size of what it scrolls changes,
     and a streaming answer changes it with every new line, but the bar on screen
-    (its thumb in eighths of a cell) seldom moves: drawing it took ~1 ms of each
-    screen update (about 70 µs a line). The bar's segments are worked out as
-    Textual's renderer does (cheap); only when they differ are its lines drawn,
-    by Textual."""
+    (its thumb in eighths of a cell) seldom moves; and drawing it through
+    Textual's general path took ~1 ms (about 70 µs a line). The bar's segments
+    are worked out as Textual's renderer does (cheap); only when they differ is
+    it drawn again: one segment a line, on the widget's style, through the
+    app's line filters, as Textual would (the repaint test compares the two)."""
 
     def __init__(self, vertical: bool = True, name: str | None = None, *, thickness: int = 1) -> None:
         super().__init__(vertical=vertical, name=name, thickness=thickness)
         self._drawn_key: object = None
         self._drawn: list[Strip] = []
 
-    def _bar_key(self) -> object:
+    def _bar_segments(self) -> list[Segment] | None:
         renderer = self.render()
-        if not isinstance(renderer, ScrollBarRender):
+        if not isinstance(renderer, ScrollBarRender) or not renderer.vertical:
             return None
         width, height = self.size
-        size, thickness = (height, width) if renderer.vertical else (width, height)
         style = renderer.style
         if not isinstance(style, Style) or style.bgcolor is None or style.color is None:
             return None  # not what ScrollBar.render makes: no shortcut
         bar = renderer.render_bar(
-            size=size,
+            size=height,
             window_size=renderer.window_size,
             virtual_size=renderer.virtual_size,
             position=renderer.position,
-            vertical=renderer.vertical,
-            thickness=thickness,
+            vertical=True,
+            thickness=width,
             back_color=style.bgcolor,
             bar_color=style.color,
         )
-        return (self.size, style, tuple(bar.segments))
+        segments = list(bar.segments)
+        return segments if len(segments) == height else None
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        key = self._bar_key()
+        segments = self._bar_segments()
+        key = (self.size, tuple(segments)) if segments is not None else None
         if key is None or key != self._drawn_key:
-            self._drawn = super().render_lines(self.size.region)
             self._drawn_key = key
-            self._styles_cache.clear()  # drawn in full: nothing of it is left to Textual's cache
+            if segments is None:
+                self._drawn = super().render_lines(self.size.region)
+            else:
+                width = self.size.width
+                base = self.visual_style.rich_style
+                background = self.background_colors[1]
+                filters = self.get_line_filters()
+                self._drawn = []
+                for segment in segments:
+                    strip = Strip([Segment(segment.text, base + segment.style)], width)
+                    for line_filter in filters:
+                        strip = strip.apply_filter(line_filter, background)
+                    self._drawn.append(strip)
         lines = self._drawn[crop.y : crop.bottom]
         if crop.x or crop.width != self.size.width:
             lines = [line.crop(crop.x, crop.right) for line in lines]

@@ -90,6 +90,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._interval = self.FRAME_INTERVAL
         self._strips: dict[int, Strip] = {}
         self._base_style: Style | None = None
+        self._plain: bool | None = None
         self.frames = 0
         """How many times the document was rendered (for benchmarks)."""
         self.raw_text_parts: list[str] = [text]
@@ -231,6 +232,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         """The theme or CSS changed: draw every line again with the new base style."""
         super().notify_style_update()
         self._base_style = None
+        self._plain = None
         self._strips.clear()
 
     def prepare(self, width: int, blocks: int = 2) -> bool:
@@ -248,6 +250,45 @@ class MarkdownStreamView(LayoutOnce, Widget):
         if width > 0 and width != self._rendered_width:
             self._render(width)
         return self.document.height
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Textual takes each line through its general styling (borders, padding,
+        # outline, tint, opacity), none of which this widget has: about 40 µs a
+        # line here, for every new line of a streaming answer. The lines are
+        # taken as they are instead, through the app's line filters, as Textual
+        # would (the repaint test compares the two). Anything else (a link under
+        # the mouse, say) goes Textual's way.
+        if not self._is_plain() or (self.auto_links and self.hover_style.link_id):
+            return super().render_lines(crop)
+        width = self.size.width
+        filters = self.get_line_filters()
+        background = self.background_colors[1]
+        render_line = self.render_line
+        lines = []
+        for y in crop.line_range:
+            strip = render_line(y)
+            if strip.cell_length > width:
+                strip = strip.crop(0, width)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            lines.append(strip)
+        if crop.x or crop.width != width:
+            lines = [line.crop(crop.x, crop.right) for line in lines]
+        return lines
+
+    def _is_plain(self) -> bool:
+        """Nothing in this widget's styles that Textual would draw over its lines."""
+        if self._plain is None:
+            styles = self.styles
+            self._plain = (
+                not any(styles.gutter)
+                and not any(edge for edge, _ in styles.outline)
+                and styles.tint.a == 0
+                and self.opacity == 1
+                and styles.text_opacity == 1
+                and (not styles.has_rule("hatch") or styles.hatch == "none")
+            )
+        return self._plain
 
     def render_line(self, y: int) -> Strip:
         strip = self._strips.get(y)
