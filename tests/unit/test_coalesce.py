@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chat_tui.engine.coalesce import FAST_BATCHES, coalesced
+from chat_tui.engine.coalesce import FAST_ITEMS, coalesced
 
 
 async def paced(items: list[int], gap: float, closed: list[bool] | None = None) -> AsyncIterator[list[int]]:
@@ -50,7 +50,7 @@ async def test_a_fast_stream_is_handed_over_at_the_fast_interval() -> None:
     gaps = [b - a for (a, _), (b, _) in zip(out[1:], out[2:], strict=False)]
     # Once it is known to be fast, hand-overs come every ~10 ms, not every 100 ms.
     assert gaps and max(gaps) < 0.06, gaps
-    assert all(len(batch) >= FAST_BATCHES for _, batch in out[2:-1])
+    assert all(len(batch) >= FAST_ITEMS for _, batch in out[2:-1])
 
 
 async def test_a_slow_stream_waits_for_the_slow_interval() -> None:
@@ -83,3 +83,28 @@ async def test_closing_the_consumer_closes_the_source() -> None:
             break
     await asyncio.sleep(0.01)
     assert closed == [True]
+
+
+async def test_the_end_of_a_stream_is_not_held_back_by_the_interval() -> None:
+    async def quick() -> AsyncIterator[list[int]]:
+        yield [0]
+        await asyncio.sleep(0.01)
+        yield [1]
+        yield [2]
+
+    out = await collect(coalesced(quick(), interval=0.5, fast_interval=0.5))
+    assert [x for _, batch in out for x in batch] == [0, 1, 2]
+    assert out[-1][0] < 0.2, out  # not 0.5 s after the first hand-over
+
+
+async def test_a_stream_read_in_big_batches_is_fast() -> None:
+    """One read of a fast stream holds many events: it is fast by what it brings."""
+    async def big_reads() -> AsyncIterator[list[int]]:
+        for start in range(0, 600, 10):
+            yield list(range(start, start + 10))
+            await asyncio.sleep(0.002)
+
+    out = await collect(coalesced(big_reads(), interval=0.1, fast_interval=0.01))
+    gaps = [b - a for (a, _), (b, _) in zip(out[1:], out[2:], strict=False)]
+    assert gaps and max(gaps) < 0.06, gaps
+    assert [x for _, batch in out for x in batch] == list(range(600))

@@ -6,7 +6,8 @@ commit and a UI hop per token. `coalesced` reads the provider in a task of its
 own and hands over everything that arrived since the last hand-over, at most
 once per `interval` (`fast_interval` while the stream is fast): the first batch
 after a quiet spell goes at once (the first token is never delayed), later ones
-wait at most that long.
+wait at most that long, and the last ones go as soon as the stream has ended
+(the end of an answer is never held back).
 
 Closing the coalesced stream (or cancelling its consumer) cancels the reader
 task, which closes the provider's stream and so its HTTP response.
@@ -30,7 +31,9 @@ typical 50 tokens/s, 8 ms merged nothing: every token was a hand-over of its own
 FAST_INTERVAL = 0.008
 """For a fast stream (several batches merged per hand-over): half a frame, so
 that a fast stream can be shown at full frame rate."""
-FAST_BATCHES = 4
+FAST_ITEMS = 4
+"""A hand-over of at least this many items (events) means the stream is fast.
+(Counted in items, not batches: one read of a fast stream holds many events.)"""
 
 _END = object()
 
@@ -39,6 +42,7 @@ async def coalesced(
     stream: AsyncIterator[Sequence[T]], interval: float = DEFAULT_INTERVAL, fast_interval: float = FAST_INTERVAL
 ) -> AsyncIterator[list[T]]:
     queue: asyncio.Queue[object] = asyncio.Queue()
+    ended = asyncio.Event()
 
     async def pump() -> None:
         try:
@@ -51,6 +55,7 @@ async def coalesced(
             queue.put_nowait(exc)
         finally:
             queue.put_nowait(_END)
+            ended.set()
 
     reader = asyncio.create_task(pump())
     last = 0.0
@@ -59,10 +64,10 @@ async def coalesced(
         while True:
             item = await queue.get()
             wait = last + window - time.monotonic()
-            if wait > 0 and item is not _END:
-                await asyncio.sleep(wait)
+            if wait > 0 and item is not _END and not ended.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), wait)
             merged: list[T] = []
-            batches = 0
             done = False
             error: BaseException | None = None
             while True:
@@ -73,7 +78,6 @@ async def coalesced(
                     error = item  # after what arrived before it
                     break
                 merged.extend(item)  # type: ignore[arg-type]
-                batches += 1
                 if queue.empty():
                     break
                 item = queue.get_nowait()
@@ -81,7 +85,7 @@ async def coalesced(
                 # The first hand-over went at once, before the stream's pace was
                 # known: the next one comes soon (a fast stream's second text would
                 # otherwise wait a slow stream's window, 33 ms, right at its start).
-                window = fast_interval if batches >= FAST_BATCHES or not last else interval
+                window = fast_interval if len(merged) >= FAST_ITEMS or not last else interval
                 last = time.monotonic()
                 yield merged
             if error is not None:
