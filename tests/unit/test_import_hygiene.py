@@ -83,3 +83,23 @@ def test_without_hiding_anything_textual_is_never_loaded_and_rich_only_by_httpx(
 def test_the_check_would_notice_a_ui_import() -> None:
     # The same check run on a module that does load Rich finds it.
     assert "rich" in ui_modules(loaded_after_import(["rich.console"]))
+
+
+def test_starting_the_app_with_a_provider_does_not_load_httpx() -> None:
+    """httpx is a fifth of a cold start: it is loaded when the HTTP client is
+    made, once the app's first frame is shown (`HTTPStreamProvider.prepare`)."""
+    code = (
+        "import json, sys\n"
+        "import chat_tui.cli, chat_tui.ui.app\n"
+        "from chat_tui.providers.http import Secret\n"
+        "from chat_tui.providers.openai_compat import OpenAICompatProvider\n"
+        "from chat_tui.providers.anthropic import AnthropicProvider\n"
+        "made = [OpenAICompatProvider(base_url='http://127.0.0.1:9/v1', model='m', api_key=Secret('k')),\n"
+        "        AnthropicProvider(base_url='http://127.0.0.1:9', model='m', api_key=Secret('k'))]\n"
+        "before = 'httpx' in sys.modules\n"
+        "made[0].prepare()\n"
+        "print(json.dumps([before, 'httpx' in sys.modules]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [False, True]

@@ -12,16 +12,18 @@ import email.utils
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest
-from chat_tui.providers.direct_body import direct_body
 from chat_tui.providers.events import StreamEvent, StreamFailed
 from chat_tui.providers.pacing import PacedReads
 from chat_tui.providers.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
+
+if TYPE_CHECKING:
+    # httpx is imported when the HTTP client is made (after the app's first
+    # frame, see `HTTPStreamProvider.prepare`): it is a fifth of a cold start.
+    import httpx
 
 DEFAULT_MAX_ANSWER_CHARS = 32 * 1024 * 1024
 MAX_ERROR_BODY = 64 * 1024
@@ -182,6 +184,8 @@ def kind_for_status(status: int) -> ErrorKind:
 
 
 def http_error(status: int, body: bytes, headers: httpx.Headers, hints: dict[ErrorKind, str]) -> ProviderError:
+    import httpx
+
     kind = kind_for_status(status)
     detail, parsed = error_message_from_body(body)
     reason = httpx.codes.get_reason_phrase(status) or "error"
@@ -197,6 +201,8 @@ def http_error(status: int, body: bytes, headers: httpx.Headers, hints: dict[Err
 
 def transport_error(exc: httpx.HTTPError, *, base_url: str, stall_timeout: float, streaming: bool) -> ProviderError:
     """Map an httpx exception to a ProviderError (the single mapping point)."""
+    import httpx
+
     if isinstance(exc, httpx.ReadTimeout) and streaming:
         return ProviderError(ErrorKind.STALL, f"No data for {stall_timeout:g} s: the stream stalled.")
     if isinstance(exc, httpx.ConnectTimeout):
@@ -243,7 +249,7 @@ class HTTPStreamProvider:
         self.stall_timeout = stall_timeout
         self._max_event = max_event_chars
         self._max_answer = max_answer_chars
-        self._timeout = httpx.Timeout(stall_timeout, connect=connect_timeout)
+        self._connect_timeout = connect_timeout
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
 
@@ -253,8 +259,11 @@ class HTTPStreamProvider:
         certificates and the connection pool's modules (about 0.1 s here),
         which the app's start should not wait for (see `prepare`)."""
         if self._http is None:
+            import httpx
+
             try:
-                self._http = httpx.AsyncClient(timeout=self._timeout, transport=self._transport, follow_redirects=True)
+                timeout = httpx.Timeout(self.stall_timeout, connect=self._connect_timeout)
+                self._http = httpx.AsyncClient(timeout=timeout, transport=self._transport, follow_redirects=True)
             except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
                 # A bad SSL_CERT_FILE or proxy setting, say: one line, not a crash.
                 raise ProviderError(
@@ -293,6 +302,8 @@ class HTTPStreamProvider:
             raise
 
     async def _list_models(self) -> list[str]:
+        import httpx
+
         headers = _RedactedHeaders({"accept": "application/json", **self.auth_headers(), **self._extra_headers})
         limit = min(self.stall_timeout, MODELS_TIMEOUT)
         try:
@@ -339,6 +350,10 @@ class HTTPStreamProvider:
                 yield batch
 
     async def _stream(self, request: ChatRequest) -> AsyncIterator[Sequence[StreamEvent]]:
+        import httpx
+
+        from chat_tui.providers.direct_body import direct_body
+
         parser = self.make_parser()
         headers = _RedactedHeaders({"accept": "text/event-stream", **self.auth_headers(), **self._extra_headers})
         body = self.build_body(request)
@@ -362,7 +377,7 @@ class HTTPStreamProvider:
                     raw = await _read_capped(response, self._max_answer)
                     yield _whole_response(parser, raw)
                     return
-                body = direct_body(response, self._timeout.read) or response.aiter_bytes()
+                body = direct_body(response, self.stall_timeout) or response.aiter_bytes()
                 async for chunk in PacedReads(body):
                     # One read may hold many events: none past the limit is read.
                     chunk = chunk[: self._max_answer + 1 - received]
@@ -443,6 +458,8 @@ def _whole_response(parser: StreamParser, raw: bytes) -> list[StreamEvent]:
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    import httpx
+
     parts: list[bytes] = []
     size = 0
     try:
