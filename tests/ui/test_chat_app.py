@@ -9,6 +9,7 @@ from chat_tui.domain import MessageStatus, Role
 from chat_tui.ui.app import ChatApp
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
+from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.transcript import Transcript
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 from tests.support.app import make_app, open_store
@@ -50,6 +51,43 @@ async def test_typing_indicator_until_first_token(server: SSETestServer, tmp_pat
         assert app.screen.query_one(AssistantMessageView).body.text == ""
         await wait_for(lambda: app.screen.query_one(AssistantMessageView).body.text == "first")
         assert not app.screen.query(TypingIndicator)
+
+
+async def test_the_first_text_is_drawn_by_the_first_frame_even_before_textual_sizes_the_answer() -> None:
+    """Before its first text an answer has no height, and Textual may leave such
+    a widget out of its map for a while, without a size (seen when the first
+    token arrives right after the new turn's first layout): the first frame must
+    draw the text at the width that layout gave, not wait for a later text."""
+    from textual import errors
+    from textual.app import App, ComposeResult
+    from textual.containers import VerticalScroll
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            with VerticalScroll():
+                yield MarkdownStreamView(streaming=True)
+
+    app = One()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(MarkdownStreamView)
+        await pilot.pause()
+        assert view._rendered_width == 60  # the layout gave the (empty) answer its width
+        screen = app.screen
+        find_widget = screen.find_widget
+
+        def unsized_while_empty(widget):  # type: ignore[no-untyped-def]
+            if widget is view and view.document.height == 0:
+                raise errors.NoWidget("not placed yet")
+            return find_widget(widget)
+
+        screen.find_widget = unsized_while_empty  # type: ignore[method-assign]
+        assert view.size.width == 0
+        view.append("Sure")
+        await asyncio.sleep(0.1)  # a frame's time, and no more text
+        await pilot.pause()
+        assert view.document.height == 1
+        lines = [strip.text for strip in app.screen._compositor.render_strips()]
+        assert lines[0].startswith("Sure")
 
 
 async def test_escape_cancels_mid_stream(server: SSETestServer, tmp_path: Path) -> None:

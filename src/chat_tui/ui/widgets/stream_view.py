@@ -158,7 +158,11 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._frame()
 
     def _frame(self) -> None:
-        width = self.size.width
+        # Before its first text the answer is 0 lines high, and Textual leaves a
+        # widget of no height unsized: the width is the one its last layout gave
+        # (`get_content_height`). Waiting for a size would hold the first token
+        # back until the next text arrived.
+        width = self.size.width or self._rendered_width
         if not self._dirty or width <= 0:
             return
         start = time.monotonic()
