@@ -42,9 +42,17 @@ async def coalesced(
     stream: AsyncIterator[Sequence[T]], interval: float = DEFAULT_INTERVAL, fast_interval: float = FAST_INTERVAL
 ) -> AsyncIterator[list[T]]:
     queue: asyncio.Queue[object] = asyncio.Queue()
-    ended = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    ended = False
+    waiting: asyncio.Future[None] | None = None
+    """The consumer's wait for its window to pass; the stream's end cuts it short."""
+
+    def wake() -> None:
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
 
     async def pump() -> None:
+        nonlocal ended
         try:
             async with contextlib.aclosing(stream) as batches:  # type: ignore[type-var]
                 async for batch in batches:
@@ -55,7 +63,8 @@ async def coalesced(
             queue.put_nowait(exc)
         finally:
             queue.put_nowait(_END)
-            ended.set()
+            ended = True
+            wake()
 
     reader = asyncio.create_task(pump())
     last = 0.0
@@ -64,9 +73,15 @@ async def coalesced(
         while True:
             item = await queue.get()
             wait = last + window - time.monotonic()
-            if wait > 0 and item is not _END and not ended.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ended.wait(), wait)
+            if wait > 0 and item is not _END and not ended:
+                # As cheap as a sleep (one future, one timer): this runs at every hand-over.
+                waiting = loop.create_future()
+                timer = loop.call_later(wait, wake)
+                try:
+                    await waiting
+                finally:
+                    timer.cancel()
+                    waiting = None
             merged: list[T] = []
             done = False
             error: BaseException | None = None
