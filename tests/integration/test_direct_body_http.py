@@ -1,7 +1,7 @@
 """Streamed bodies read straight from the connection (`direct_body`), against
 a loopback server that writes exact bytes: every framing a server may use,
 broken framings, compressed bodies (read through httpx instead), and the
-connection being closed after each streamed answer."""
+connection kept for the next request when the body ended cleanly."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ class RawServer:
     """Answers each request with the next queued response, byte for byte, in
     one write; closes the connection when the response says so."""
 
-    responses: list[tuple[bytes, bool]] = field(default_factory=list)
+    responses: list[tuple[bytes | list[bytes | float], bool]] = field(default_factory=list)
+    """(what to write: bytes, or pieces with pauses in seconds between them; close after it?)"""
     connections: int = 0
     port: int = 0
 
@@ -55,8 +56,12 @@ class RawServer:
                         length = int(value)
                 await reader.readexactly(length)
                 wire, close = self.responses.pop(0)
-                writer.write(wire)
-                await writer.drain()
+                for piece in [wire] if isinstance(wire, bytes) else wire:
+                    if isinstance(piece, float):
+                        await asyncio.sleep(piece)
+                    else:
+                        writer.write(piece)
+                        await writer.drain()
                 if close:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -66,7 +71,7 @@ class RawServer:
 
 
 @asynccontextmanager
-async def raw_server(*responses: tuple[bytes, bool]) -> AsyncIterator[RawServer]:
+async def raw_server(*responses: tuple[bytes | list[bytes | float], bool]) -> AsyncIterator[RawServer]:
     state = RawServer(list(responses))
     server = await asyncio.start_server(state._handle, "127.0.0.1", 0)
     state.port = server.sockets[0].getsockname()[1]
@@ -152,9 +157,13 @@ async def test_a_compressed_stream_is_read_through_httpx() -> None:
     assert got.text == "".join(WORDS)
 
 
-async def test_each_streamed_answer_closes_its_connection_and_the_next_one_opens_another() -> None:
+async def test_the_connection_of_a_streamed_answer_serves_the_next_request() -> None:
+    """The body's end comes just behind the answer's end marker: it is read too,
+    and h11 brought to the end of the message, so that httpx keeps the connection
+    (a tool round's follow-up needs no new connection or TLS handshake)."""
     wire = head("transfer-encoding: chunked") + chunked(EVENTS)
-    async with raw_server((wire, False), (wire, False), (wire, False)) as server:
+    known = head(f"content-length: {len(b''.join(EVENTS))}") + b"".join(EVENTS)
+    async with raw_server((wire, False), (known, False), (wire, False)) as server:
         provider = OpenAICompatProvider(base_url=f"http://127.0.0.1:{server.port}/v1", model="m", stall_timeout=2)
         try:
             for _ in range(3):
@@ -163,6 +172,24 @@ async def test_each_streamed_answer_closes_its_connection_and_the_next_one_opens
                 assert got.text == "".join(WORDS)
         finally:
             await provider.aclose()
-    # httpx cannot reuse a connection whose body it did not read: it closes it
-    # (as it did when it read the body: the answer ends before the body does).
-    assert server.connections == 3
+    assert server.connections == 1
+
+
+async def test_a_body_that_does_not_end_after_the_answer_closes_its_connection() -> None:
+    """A server that keeps the body open after the end marker: the answer is
+    whole at once, the connection is closed (not reused in an unknown state),
+    and the next request opens another."""
+    late = [head("transfer-encoding: chunked") + chunked(EVENTS, end=b""), 1.0, b"0\r\n\r\n"]
+    wire = head("transfer-encoding: chunked") + chunked(EVENTS)
+    async with raw_server((late, False), (wire, False)) as server:
+        provider = OpenAICompatProvider(base_url=f"http://127.0.0.1:{server.port}/v1", model="m", stall_timeout=2)
+        try:
+            started = asyncio.get_running_loop().time()
+            got = await stream_once(server.port, provider)
+            assert asyncio.get_running_loop().time() - started < 0.5  # not held until the body's end
+            assert (got.error, got.text) == (None, "".join(WORDS))
+            got = await stream_once(server.port, provider)
+            assert (got.error, got.text) == (None, "".join(WORDS))
+        finally:
+            await provider.aclose()
+    assert server.connections == 2

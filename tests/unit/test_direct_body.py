@@ -117,3 +117,57 @@ def test_a_body_until_the_connection_closes() -> None:
     assert not decoder.done
     decoder.at_eof()
     assert decoder.done
+
+
+def _h11_client_after_headers(head: bytes, buffered: bytes):  # type: ignore[no-untyped-def]
+    """An h11 client connection that sent a request and read a response's
+    headers, with `buffered` (the start of the body) in its buffer: where httpx
+    leaves it before the body is read straight from the connection."""
+    import h11
+
+    connection = h11.Connection(h11.CLIENT)
+    connection.send(h11.Request(method="POST", target="/", headers=[("host", "x"), ("content-length", "0")]))
+    connection.send(h11.EndOfMessage())
+    connection.receive_data(head + buffered)
+    assert type(connection.next_event()) is h11.Response
+    assert connection.their_state is h11.SEND_BODY
+    return connection
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length"])
+def test_h11_is_brought_to_the_end_of_the_message_wherever_its_buffer_stops(framing: str) -> None:
+    """`DirectBody.drain` hands the connection back to httpx by ending, for h11,
+    the body h11 saw only the start of: for every point where that start may
+    stop, h11 reaches the end of the message with nothing left over."""
+    import h11
+
+    from chat_tui.providers.direct_body import _settle
+
+    if framing == "chunked":
+        head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+        wire = WIRE
+    else:
+        head = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(BODY)
+        wire = BODY
+    for cut in range(len(wire) + 1):
+        connection = _h11_client_after_headers(head, wire[:cut])
+        view = ChunkedDecoder() if framing == "chunked" else LengthDecoder(len(BODY))
+        view.feed(wire[:cut])
+        assert _settle(connection, view.completion()), f"cut at {cut}"
+        assert (connection.our_state, connection.their_state) == (h11.DONE, h11.DONE)
+        connection.start_next_cycle()  # what httpcore does with an idle connection
+        assert connection.trailing_data == (b"", False)
+
+
+def test_a_connection_in_doubt_is_marked_failed_so_that_it_is_closed() -> None:
+    import h11
+
+    from chat_tui.providers.direct_body import _settle
+
+    head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+    connection = _h11_client_after_headers(head, WIRE[:40])
+    assert not _settle(connection, None)
+    assert connection.our_state is h11.ERROR  # httpcore closes a connection it cannot reuse
+    connection = _h11_client_after_headers(head, WIRE[:40])
+    assert not _settle(connection, b"0\r\n\r\n")  # a wrong ending: h11 finds it wrong
+    assert h11.ERROR in (connection.our_state, connection.their_state)

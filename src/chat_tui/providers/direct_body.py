@@ -12,16 +12,21 @@ of a streamed answer is read here instead: whatever the connection has is read
 at once (up to 64 KiB), de-chunked in one pass, and handed over as one piece,
 however many HTTP chunks it held.
 
-The connection is closed once the answer is read, as httpx closes it too
-(the provider stops at the stream's end marker, before the body's last chunk,
-so httpx cannot hand the connection to the next request either). Whenever this
-reader is unsure (HTTP/2, a compressed body, an httpx or httpcore it does not
+Once the answer's end marker has come, `DirectBody.drain` reads the body's
+end (just behind it) and brings h11, which saw only the start of the body, to
+the end of the message too: httpx then keeps the connection for the next
+request (a tool round's follow-up, a quick next question), where it closed it
+before, since the provider stops at the end marker, before the body's end. In
+any doubt the connection is closed as before. Whenever this reader is unsure
+of the body (HTTP/2, a compressed body, an httpx or httpcore it does not
 know), `direct_body` returns None and the body is read through httpx as usual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,6 +39,8 @@ MAX_LINE = 4096
 MAX_TRAILERS = 65536
 """The most bytes of trailer lines accepted after the last chunk."""
 
+MAX_FILLER = 65536
+"""The most bytes of a body of known length left for h11 to count (see `DirectBody.drain`)."""
 _SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 """A chunk-size line: the size in hexadecimal, maybe extensions (ignored)."""
 
@@ -58,6 +65,8 @@ class ChunkedDecoder:
         self.done = False
         self.error: httpx.RemoteProtocolError | None = None
         """Bad framing found after some body (raised at the next `feed`)."""
+        self.extra = False
+        """Bytes came after the end of the body."""
 
     def feed(self, data: bytes) -> bytes:
         """The body bytes in `data` (with what was left over from earlier pieces).
@@ -109,6 +118,7 @@ class ChunkedDecoder:
                 self.done = data[pos:newline] in (b"", b"\r")
                 pos = newline + 1
                 if self.done:
+                    self.extra = pos < end
                     break
                 continue
             size = match_size(data, pos)
@@ -142,6 +152,32 @@ class ChunkedDecoder:
         if not self.done:
             raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
+    def completion(self) -> bytes | None:
+        """Bytes that end the body from where this decoder stands: with them,
+        another parser that was fed the same bytes reaches the body's end too.
+        None when that cannot be worked out."""
+        if self.error is not None:
+            return None
+        if self.done:
+            return b""
+        rest = self._rest
+        line_end = b"\n" if rest.endswith(b"\r") else b"\r\n"
+        if self._in_trailers:
+            if not rest or rest == b"\r":
+                return b"\n" if rest else b"\r\n"
+            # A trailer cut short: end it as a field ("name: value").
+            return (b"" if b":" in rest else b": x") + line_end + b"\r\n"
+        if self._left or self._crlf_due:
+            crlf = b"\n" if rest == b"\r" else b"\r\n"
+            return b"x" * self._left + crlf + b"0\r\n\r\n"
+        if rest:  # a chunk-size line cut short
+            digits = re.match(rb"[0-9A-Fa-f]*", rest)
+            if digits is None or not digits.group() or len(digits.group()) > 16:
+                return None
+            size = int(digits.group(), 16)
+            return line_end + (b"x" * size + b"\r\n0\r\n\r\n" if size else b"\r\n")
+        return b"0\r\n\r\n"
+
 
 class LengthDecoder:
     """A body of a known length (`Content-Length`)."""
@@ -149,14 +185,21 @@ class LengthDecoder:
     error = None
 
     def __init__(self, length: int) -> None:
+        self.length = length
         self._left = length
         self.done = length == 0
 
+    extra = False
+
     def feed(self, data: bytes) -> bytes:
+        self.extra = len(data) > self._left
         data = data[: self._left]
         self._left -= len(data)
         self.done = not self._left
         return data
+
+    def completion(self) -> bytes | None:
+        return b"\0" * self._left if self._left <= MAX_FILLER else None
 
     def at_eof(self) -> None:
         if not self.done:
@@ -168,9 +211,13 @@ class UntilCloseDecoder:
 
     done = False
     error = None
+    extra = False
 
     def feed(self, data: bytes) -> bytes:
         return data
+
+    def completion(self) -> bytes | None:
+        return None  # the connection ends with the body: nothing to reuse
 
     def at_eof(self) -> None:
         self.done = True
@@ -207,7 +254,7 @@ def _decoder(headers: httpx.Headers) -> ChunkedDecoder | LengthDecoder | UntilCl
     return UntilCloseDecoder()
 
 
-def direct_body(response: httpx.Response, read_timeout: float | None) -> AsyncIterator[bytes] | None:
+def direct_body(response: httpx.Response, read_timeout: float | None) -> DirectBody | None:
     """The body of `response` (whose headers were read, whose body was not),
     read from its connection in as few pieces as it arrives in; None when it
     should be read through httpx instead."""
@@ -224,36 +271,111 @@ def direct_body(response: httpx.Response, read_timeout: float | None) -> AsyncIt
 
     if connection.their_state is not h11.SEND_BODY:
         return None
-    buffered, closed = connection.trailing_data
-    return _read(network, decoder, buffered, closed, read_timeout)
+    return DirectBody(network, connection, decoder, read_timeout)
 
 
-async def _read(
-    network: Any,
-    decoder: ChunkedDecoder | LengthDecoder | UntilCloseDecoder,
-    buffered: bytes,
-    closed: bool,
-    read_timeout: float | None,
-) -> AsyncIterator[bytes]:
-    import httpcore
+class DirectBody:
+    """Iterate the body's pieces; then `drain` it, so that httpx can reuse the connection."""
 
-    data = buffered
-    while True:
-        if data:
-            body = decoder.feed(data)
-            if body:
-                yield body
-        if decoder.error is not None:
-            raise decoder.error
-        if decoder.done:
-            return
-        if closed:
-            decoder.at_eof()
-            return
+    def __init__(self, network: Any, connection: Any, decoder: Decoder, read_timeout: float | None) -> None:
+        self._network = network
+        self._connection = connection
+        self._decoder = decoder
+        self._read_timeout = read_timeout
+        self._buffered, self._closed = connection.trailing_data
+        # What h11 was given (and will parse first) ends where this copy's state says.
+        view = _decoder_like(decoder)
+        if view is not None:
+            with contextlib.suppress(httpx.RemoteProtocolError):
+                view.feed(self._buffered)
+        self._h11_view = view
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        decoder = self._decoder
+        data, self._buffered = self._buffered, b""
+        while True:
+            if data:
+                body = decoder.feed(data)
+                if body:
+                    yield body
+            if decoder.error is not None:
+                raise decoder.error
+            if decoder.done:
+                return
+            if self._closed:
+                decoder.at_eof()
+                return
+            data = await self._read(self._read_timeout)
+
+    async def _read(self, timeout: float | None) -> bytes:
+        import httpcore
+
         try:
-            data = await network.read(READ_SIZE, timeout=read_timeout)
+            data = await self._network.read(READ_SIZE, timeout=timeout)
         except httpcore.TimeoutException as exc:
             raise httpx.ReadTimeout(str(exc) or "read timed out") from None
         except httpcore.NetworkError as exc:
             raise httpx.ReadError(str(exc) or "connection lost") from None
-        closed = not data
+        self._closed = not data
+        return data
+
+    async def drain(self, timeout: float = 0.05) -> bool:
+        """The answer has ended (its end marker came): read what is left of the
+        body (usually just its last, empty chunk, already on its way) for at most
+        `timeout` seconds, and when the body then ended cleanly, bring h11 to the
+        same point, so that httpx hands the connection to the next request (a
+        tool round's follow-up skips a new connection and TLS handshake).
+        True when the connection can be reused; otherwise it is closed as usual."""
+        decoder = self._decoder
+        deadline = time.monotonic() + timeout
+        try:
+            if self._buffered:
+                decoder.feed(self._buffered)
+                self._buffered = b""
+            while not decoder.done and not self._closed and decoder.error is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                decoder.feed(await self._read(left))
+        except (httpx.HTTPError, OSError):
+            return False
+        if not decoder.done or decoder.extra or self._h11_view is None:
+            return False
+        return _settle(self._connection, self._h11_view.completion())
+
+
+Decoder = ChunkedDecoder | LengthDecoder | UntilCloseDecoder
+
+
+def _decoder_like(decoder: Decoder) -> Decoder | None:
+    if isinstance(decoder, ChunkedDecoder):
+        return ChunkedDecoder()
+    if isinstance(decoder, LengthDecoder):
+        return LengthDecoder(decoder.length)
+    return None
+
+
+def _settle(connection: Any, completion: bytes | None) -> bool:
+    """Give h11 the end of the body it has not seen, and let it read up to the
+    end of the message: then httpcore finds the connection idle and keeps it.
+    In any doubt the connection is marked failed, so that it is closed."""
+    import h11
+
+    try:
+        if completion is None:
+            raise ValueError("no way to end the body")
+        if completion:  # (h11 takes no data as the connection's end)
+            connection.receive_data(completion)
+        while True:
+            event = connection.next_event()
+            if type(event) is h11.EndOfMessage:
+                break
+            if type(event) is not h11.Data:
+                raise ValueError(f"unexpected {event!r}")
+        if connection.their_state is not h11.DONE or connection.trailing_data != (b"", False):
+            raise ValueError("h11 is not at the end of the message")
+    except Exception:  # noqa: BLE001 - any doubt: the connection is not reused
+        with contextlib.suppress(Exception):
+            connection.send_failed()
+        return False
+    return True

@@ -377,8 +377,8 @@ class HTTPStreamProvider:
                     raw = await _read_capped(response, self._max_answer)
                     yield _whole_response(parser, raw)
                     return
-                body = direct_body(response, self.stall_timeout) or response.aiter_bytes()
-                async for chunk in PacedReads(body):
+                direct = direct_body(response, self.stall_timeout)
+                async for chunk in PacedReads(direct if direct is not None else response.aiter_bytes()):
                     # One read may hold many events: none past the limit is read.
                     chunk = chunk[: self._max_answer + 1 - received]
                     received += len(chunk)
@@ -398,6 +398,10 @@ class HTTPStreamProvider:
                     if parser.finished:
                         batch.extend(parser.close())
                         yield batch
+                        if direct is not None:
+                            # Handed over already; now the body's end (just behind the end
+                            # marker), so that the connection can serve the next request.
+                            await direct.drain()
                         return
                     if batch:
                         yield batch
