@@ -24,8 +24,6 @@ from typing import Any
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest, PromptMessage
 from chat_tui.providers.events import (
-    end_of_stream,
-    Finished,
     ReasoningDelta,
     RefusalDelta,
     StreamEvent,
@@ -35,8 +33,14 @@ from chat_tui.providers.events import (
     ToolCallEnded,
     ToolCallStarted,
     UsageReported,
+    end_of_stream,
 )
-from chat_tui.providers.http import HTTPStreamProvider, hints_for, Secret, message_from_error_object
+from chat_tui.providers.http import (
+    HTTPStreamProvider,
+    Secret,
+    hints_for,
+    message_from_error_object,
+)
 from chat_tui.providers.sse import SSEEvent
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"

@@ -18,7 +18,6 @@ import codecs
 import re
 from dataclasses import dataclass
 
-
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
