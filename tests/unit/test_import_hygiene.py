@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,11 @@ def loaded_after_import(modules: list[str], *, without_httpx_cli: bool = True) -
         "    importlib.import_module(name)\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
+    return run_python(code)
+
+
+def run_python(code: str) -> Any:
+    """Run `code` in a fresh interpreter; what it printed last, as JSON."""
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -100,6 +106,4 @@ def test_starting_the_app_with_a_provider_does_not_load_httpx() -> None:
         "made[0].prepare()\n"
         "print(json.dumps([before, 'httpx' in sys.modules]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [False, True]
+    assert run_python(code) == [False, True]
