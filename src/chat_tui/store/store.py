@@ -61,6 +61,10 @@ def _row_to_message(row: tuple[Any, ...]) -> ChatMessage:
 
 
 def _pid_alive(pid: int | None) -> bool:
+    # Our own pid counts as gone: recovery runs when the store is opened, before
+    # this process streams anything, so a message left streaming under our pid
+    # was left by an earlier process that had the same pid (pids are reused; in
+    # a container the app often gets the same one every time).
     if not pid or pid == os.getpid():
         return False
     try:
