@@ -179,6 +179,21 @@ def test_crash_recovery_leaves_rows_of_a_live_process_alone(store: Store, db_pat
     assert message is not None and message.status == MessageStatus.INTERRUPTED
 
 
+def test_a_row_left_streaming_under_our_own_pid_is_recovered(store: Store, db_path: Path) -> None:
+    """pids are reused (in a container the app often gets the same one): a row
+    left by an earlier process with our pid is not mistaken for a live one."""
+    cid = store.create_conversation()
+    mid = store.start_assistant(cid)
+    store.append(mid, "left by an earlier process")
+    with contextlib.closing(sqlite3.connect(db_path)) as raw:
+        raw.execute("UPDATE messages SET owner_pid = ? WHERE id = ?", (os.getpid(), mid))
+        raw.commit()
+    assert store.recover_interrupted() == 1
+    message = store.get_message(mid)
+    assert message is not None and message.status == MessageStatus.INTERRUPTED
+    assert message.text == "left by an earlier process"
+
+
 def test_file_and_folder_modes(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
