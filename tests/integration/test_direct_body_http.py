@@ -10,8 +10,10 @@ import gzip
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
+import pytest
 
 from chat_tui.errors import ErrorKind
 from chat_tui.providers.base import ChatRequest, PromptMessage
@@ -193,3 +195,50 @@ async def test_a_body_that_does_not_end_after_the_answer_closes_its_connection()
         finally:
             await provider.aclose()
     assert server.connections == 2
+
+
+async def test_over_tls_the_body_is_read_from_the_connection_and_the_connection_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS, as to a real provider: the decrypted body is read straight from
+    the TLS stream, and the connection (with its TLS session) serves the next
+    request."""
+    import ssl
+
+    import trustme
+
+    import chat_tui.providers.direct_body as direct_module
+
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(server_context)
+    authority_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(authority_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority_file))
+
+    direct_reads: list[bool] = []
+    original = direct_module.direct_body
+
+    def spy(response, read_timeout):  # type: ignore[no-untyped-def]
+        body = original(response, read_timeout)
+        direct_reads.append(body is not None)
+        return body
+
+    monkeypatch.setattr(direct_module, "direct_body", spy)
+    wire = head("transfer-encoding: chunked") + chunked(EVENTS)
+    state = RawServer([(wire, False), (wire, False)])
+    server = await asyncio.start_server(state._handle, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    provider = OpenAICompatProvider(base_url=f"https://127.0.0.1:{port}/v1", model="m", stall_timeout=5)
+    try:
+        for _ in range(2):
+            got = await collect(provider.stream(REQUEST))
+            assert got.error is None
+            assert got.text == "".join(WORDS)
+    finally:
+        await provider.aclose()
+        server.close()
+        await server.wait_closed()
+    assert direct_reads == [True, True]
+    assert state.connections == 1
