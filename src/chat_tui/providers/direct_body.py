@@ -223,6 +223,9 @@ class UntilCloseDecoder:
         self.done = True
 
 
+Decoder = ChunkedDecoder | LengthDecoder | UntilCloseDecoder
+
+
 def _h11_connection(response: httpx.Response) -> Any | None:
     """The h11 connection under httpx's and httpcore's stream wrappers, if it is
     where the httpx and httpcore this was written for keep it."""
@@ -240,7 +243,7 @@ def _h11_connection(response: httpx.Response) -> Any | None:
     return None
 
 
-def _decoder(headers: httpx.Headers) -> ChunkedDecoder | LengthDecoder | UntilCloseDecoder | None:
+def _decoder(headers: httpx.Headers) -> Decoder | None:
     if headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
         return None  # compressed: httpx decodes it
     encodings = [part.strip().lower() for part in headers.get_list("transfer-encoding", split_commas=True)]
@@ -342,9 +345,6 @@ class DirectBody:
         if not decoder.done or decoder.extra or self._h11_view is None:
             return False
         return _settle(self._connection, self._h11_view.completion())
-
-
-Decoder = ChunkedDecoder | LengthDecoder | UntilCloseDecoder
 
 
 def _decoder_like(decoder: Decoder) -> Decoder | None:
