@@ -7,7 +7,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from chat_tui.providers.direct_body import MAX_LINE, ChunkedDecoder, LengthDecoder, UntilCloseDecoder
+from chat_tui.providers.direct_body import (
+    MAX_FILLER,
+    MAX_LINE,
+    ChunkedDecoder,
+    LengthDecoder,
+    UntilCloseDecoder,
+    _settle,
+)
 
 PARTS = [b"data: {\"a\": 1}\n\n", b"x" * 300, b"\r\n\r\n", b"data: [DONE]\n\n"]
 WIRE = (
@@ -141,8 +148,6 @@ def test_h11_is_brought_to_the_end_of_the_message_wherever_its_buffer_stops(fram
     stop, h11 reaches the end of the message with nothing left over."""
     import h11
 
-    from chat_tui.providers.direct_body import _settle
-
     if framing == "chunked":
         head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
         wire = WIRE
@@ -162,8 +167,6 @@ def test_h11_is_brought_to_the_end_of_the_message_wherever_its_buffer_stops(fram
 def test_a_connection_in_doubt_is_marked_failed_so_that_it_is_closed() -> None:
     import h11
 
-    from chat_tui.providers.direct_body import _settle
-
     head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
     connection = _h11_client_after_headers(head, WIRE[:40])
     assert not _settle(connection, None)
@@ -171,3 +174,15 @@ def test_a_connection_in_doubt_is_marked_failed_so_that_it_is_closed() -> None:
     connection = _h11_client_after_headers(head, WIRE[:40])
     assert not _settle(connection, b"0\r\n\r\n")  # a wrong ending: h11 finds it wrong
     assert h11.ERROR in (connection.our_state, connection.their_state)
+
+
+def test_no_ending_for_h11_is_made_of_more_than_a_bounded_filler() -> None:
+    cut_in_size = ChunkedDecoder()
+    cut_in_size.feed(b"%x" % (MAX_FILLER * 16))  # a size line cut short: the size so far is too large
+    cut_in_data = ChunkedDecoder()
+    cut_in_data.feed(b"%x\r\nabc" % (MAX_FILLER * 2))
+    assert cut_in_size.completion() is None and cut_in_data.completion() is None
+    assert LengthDecoder(MAX_FILLER * 2).completion() is None
+    small = ChunkedDecoder()
+    small.feed(b"10\r\nabc")
+    assert small.completion() == b"x" * 13 + b"\r\n0\r\n\r\n"

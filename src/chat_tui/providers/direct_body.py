@@ -40,7 +40,8 @@ MAX_TRAILERS = 65536
 """The most bytes of trailer lines accepted after the last chunk."""
 
 MAX_FILLER = 65536
-"""The most bytes of a body of known length left for h11 to count (see `DirectBody.drain`)."""
+"""The most bytes of body h11 is given to count through at the end (see
+`DirectBody.drain`); beyond that the connection is not reused."""
 _SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r?\n")
 """A chunk-size line: the size in hexadecimal, maybe extensions (ignored)."""
 
@@ -168,6 +169,8 @@ class ChunkedDecoder:
             # A trailer cut short: end it as a field ("name: value").
             return (b"" if b":" in rest else b": x") + line_end + b"\r\n"
         if self._left or self._crlf_due:
+            if self._left > MAX_FILLER:
+                return None
             crlf = b"\n" if rest == b"\r" else b"\r\n"
             return b"x" * self._left + crlf + b"0\r\n\r\n"
         if rest:  # a chunk-size line cut short
@@ -175,6 +178,8 @@ class ChunkedDecoder:
             if digits is None or not digits.group() or len(digits.group()) > 16:
                 return None
             size = int(digits.group(), 16)
+            if size > MAX_FILLER:
+                return None
             return line_end + (b"x" * size + b"\r\n0\r\n\r\n" if size else b"\r\n")
         return b"0\r\n\r\n"
 
@@ -183,13 +188,12 @@ class LengthDecoder:
     """A body of a known length (`Content-Length`)."""
 
     error = None
+    extra = False
 
     def __init__(self, length: int) -> None:
         self.length = length
         self._left = length
         self.done = length == 0
-
-    extra = False
 
     def feed(self, data: bytes) -> bytes:
         self.extra = len(data) > self._left
