@@ -29,7 +29,7 @@ less often than that anyway (see `MarkdownStreamView`), so handing text over
 more often would only cost more wake-ups, store commits and worker hops (at a
 typical 50 tokens/s, 8 ms merged nothing: every token was a hand-over of its own)."""
 FAST_INTERVAL = 0.008
-"""For a fast stream (several batches merged per hand-over): half a frame, so
+"""For a fast stream (several events merged per hand-over): half a frame, so
 that a fast stream can be shown at full frame rate."""
 FAST_ITEMS = 4
 """A hand-over of at least this many items (events) means the stream is fast.
