@@ -19,6 +19,8 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax, SyntaxTheme
 
+from chat_tui.ui.lexing import speed_up
+
 Line = list[Segment]
 TAB_SIZE = 4
 
@@ -27,9 +29,10 @@ TAB_SIZE = 4
 def lexer_for(name: str) -> Lexer:
     """The lexer Rich's `Syntax` would use for `name` ("text" when unknown)."""
     try:
-        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
+        lexer = get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
     except ClassNotFound:
-        return get_lexer_by_name("text", stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
+        lexer = get_lexer_by_name("text", stripnl=False, ensurenl=True, tabsize=TAB_SIZE)
+    return speed_up(lexer)  # the same tokens, several times faster (see `lexing`)
 
 
 @lru_cache(maxsize=8)

@@ -1,0 +1,273 @@
+"""Pygments' regex lexers, several times faster, with exactly the same tokens.
+
+A Pygments `RegexLexer` tries its current state's rules in order at every
+position until one matches: for a name in Python code that is some 50 regex
+calls (the keywords, the builtins, the operators ... before the rule for a
+name), about 220 µs for a line of code here. Code is most of a typical
+technical answer, so highlighting it was a quarter of the CPU a fast stream
+costs.
+
+The rules that can match at a position are mostly known from its first
+character: a rule whose every non-empty match starts with a letter cannot
+match at a `(`. So, once per state and character, the rules are filtered to
+those whose possible first characters include it (a rule that may match the
+empty string, or whose first characters cannot be worked out, is always kept),
+in their order, and only those are tried. The first rule that matches is the
+same as Pygments would find, so the tokens are the same: a test compares them
+with Pygments' own over many languages and cut-off, malformed code.
+
+A rule's possible first characters are read from its parsed pattern (the
+standard library's regex parser); a lexer this cannot serve (one with its own
+tokenizing loop, a pattern the parser reads differently) keeps Pygments' own
+method.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pygments.lexer import Lexer, RegexLexer
+from pygments.token import Error, Whitespace, _TokenType
+
+try:  # the standard library's regex parser (public under another name before 3.11)
+    from re import _constants as _C  # type: ignore[attr-defined]
+    from re import _parser as _P  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - another Python: Pygments' own method serves
+    _C = _P = None
+
+MAX_CHARACTERS = 4096
+"""Characters per state whose filtered rules are kept (more are filtered each time)."""
+
+_Atoms = frozenset[tuple[str, Any]]
+_Rule = tuple[Callable[..., Any], Any, Any]
+
+
+class _Unknown(Exception):
+    """A pattern construct whose first characters are not worked out."""
+
+
+def _first_of_sequence(items: Any) -> tuple[set[tuple[str, Any]], bool]:
+    """(first-character atoms, may be empty) of a parsed sequence."""
+    first: set[tuple[str, Any]] = set()
+    for op, av in items:
+        atoms, nullable = _first_of_item(op, av)
+        first |= atoms
+        if not nullable:
+            return first, False
+    return first, True
+
+
+def _first_of_item(op: Any, av: Any) -> tuple[set[tuple[str, Any]], bool]:
+    if op is _C.LITERAL:
+        return {("literal", av)}, False
+    if op is _C.IN:
+        return {("in", tuple(av))}, False
+    if op is _C.AT or op is _C.ASSERT or op is _C.ASSERT_NOT:
+        return set(), True  # zero width: the first character comes after it
+    if op is _C.BRANCH:
+        first: set[tuple[str, Any]] = set()
+        nullable = False
+        for sequence in av[1]:
+            atoms, empty = _first_of_sequence(sequence)
+            first |= atoms
+            nullable = nullable or empty
+        return first, nullable
+    if op is _C.SUBPATTERN:
+        _group, add_flags, _del_flags, sequence = av
+        if add_flags & re.IGNORECASE:
+            raise _Unknown
+        return _first_of_sequence(sequence)
+    if op is _C.MAX_REPEAT or op is _C.MIN_REPEAT or op is getattr(_C, "POSSESSIVE_REPEAT", None):
+        low, high, sequence = av
+        if high == 0:
+            return set(), True
+        atoms, empty = _first_of_sequence(sequence)
+        return atoms, empty or low == 0
+    if op is getattr(_C, "ATOMIC_GROUP", None):
+        return _first_of_sequence(av)
+    raise _Unknown  # any character, a back reference, a conditional ...
+
+
+def first_characters(pattern: re.Pattern[str]) -> _Atoms | None:
+    """What the first character of any non-empty match of `pattern` satisfies,
+    as atoms for `may_start`; None when that is not known or the pattern may
+    match the empty string (it can then match anywhere)."""
+    if _P is None or pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
+        return None
+    try:
+        atoms, nullable = _first_of_sequence(_P.parse(pattern.pattern, pattern.flags))
+    except Exception:  # noqa: BLE001 - _Unknown, or a parser that reads it otherwise: try the rule always
+        return None
+    return None if nullable else frozenset(atoms)
+
+
+_CATEGORIES: dict[tuple[Any, bool], Callable[[str], Any]] = {}
+
+
+def _category(category: Any, ascii: bool) -> Callable[[str], Any]:
+    match = _CATEGORIES.get((category, ascii))
+    if match is None:
+        source = {
+            _C.CATEGORY_DIGIT: r"\d", _C.CATEGORY_NOT_DIGIT: r"\D", _C.CATEGORY_SPACE: r"\s",
+            _C.CATEGORY_NOT_SPACE: r"\S", _C.CATEGORY_WORD: r"\w", _C.CATEGORY_NOT_WORD: r"\W",
+        }[category]  # KeyError: unknown category (the caller keeps the rule)
+        match = _CATEGORIES[(category, ascii)] = re.compile(source, re.ASCII if ascii else 0).match
+    return match
+
+
+def _in_set(items: tuple[tuple[Any, Any], ...], char: str, ascii: bool) -> bool:
+    code = ord(char)
+    negate = False
+    hit = False
+    for op, av in items:
+        if op is _C.NEGATE:
+            negate = True
+        elif op is _C.LITERAL:
+            hit = hit or code == av
+        elif op is _C.RANGE:
+            hit = hit or av[0] <= code <= av[1]
+        elif op is _C.CATEGORY:
+            hit = hit or _category(av, ascii)(char) is not None
+        else:
+            raise _Unknown
+    return hit != negate
+
+
+def may_start(atoms: _Atoms, char: str, ascii: bool = False) -> bool:
+    """Whether a match whose first-character atoms are `atoms` may start with `char`."""
+    code = ord(char)
+    try:
+        for kind, av in atoms:
+            if kind == "literal":
+                if code == av:
+                    return True
+            elif _in_set(av, char, ascii):
+                return True
+    except (_Unknown, KeyError):
+        return True
+    return False
+
+
+class _Dispatch:
+    """For one lexer class: the rules each state may match with, by first character."""
+
+    def __init__(self, tokendefs: dict[str, list[_Rule]]) -> None:
+        self.tokendefs = tokendefs
+        self.tables: dict[str, dict[str, tuple[_Rule, ...]]] = {}
+        self._firsts: dict[int, tuple[_Atoms | None, bool]] = {}
+
+    def table(self, state: str) -> dict[str, tuple[_Rule, ...]]:
+        table = self.tables.get(state)
+        if table is None:
+            table = self.tables[state] = {}
+        return table
+
+    def rules(self, state: str, char: str) -> tuple[_Rule, ...]:
+        kept = []
+        for rule in self.tokendefs[state]:
+            first = self._firsts.get(id(rule))
+            if first is None:
+                pattern = getattr(rule[0], "__self__", None)
+                atoms = first_characters(pattern) if isinstance(pattern, re.Pattern) else None
+                first = self._firsts[id(rule)] = (atoms, bool(pattern is not None and pattern.flags & re.ASCII))
+            atoms, ascii = first
+            if atoms is None or may_start(atoms, char, ascii):
+                kept.append(rule)
+        rules = tuple(kept)
+        table = self.table(state)
+        if len(table) < MAX_CHARACTERS:
+            table[char] = rules
+        return rules
+
+
+_DISPATCH: dict[type, _Dispatch] = {}
+
+
+def _tokens_unprocessed(
+    self: RegexLexer, text: str, stack: tuple[str, ...] = ("root",)
+) -> Iterator[tuple[int, Any, str]]:
+    """`RegexLexer.get_tokens_unprocessed`, line for line, trying only the rules
+    the character at the position may start."""
+    dispatch = _DISPATCH.get(type(self))
+    if dispatch is None:
+        dispatch = _DISPATCH[type(self)] = _Dispatch(self._tokens)
+    pos = 0
+    end = len(text)
+    tokendefs = self._tokens
+    statestack = list(stack)
+    state = statestack[-1]
+    table = dispatch.table(state)
+    while 1:
+        if pos < end:
+            char = text[pos]
+            statetokens = table.get(char)
+            if statetokens is None:
+                statetokens = dispatch.rules(state, char)
+        else:
+            statetokens = tokendefs[state]
+        for rexmatch, action, new_state in statetokens:
+            m = rexmatch(text, pos)
+            if m:
+                if action is not None:
+                    if type(action) is _TokenType:
+                        yield pos, action, m.group()
+                    else:
+                        yield from action(self, m)
+                pos = m.end()
+                if new_state is not None:
+                    # state transition
+                    if isinstance(new_state, tuple):
+                        for name in new_state:
+                            if name == "#pop":
+                                if len(statestack) > 1:
+                                    statestack.pop()
+                            elif name == "#push":
+                                statestack.append(statestack[-1])
+                            else:
+                                statestack.append(name)
+                    elif isinstance(new_state, int):
+                        # pop, but keep at least one state on the stack
+                        if abs(new_state) >= len(statestack):
+                            del statestack[1:]
+                        else:
+                            del statestack[new_state:]
+                    elif new_state == "#push":
+                        statestack.append(statestack[-1])
+                    else:
+                        raise AssertionError(f"wrong state def: {new_state!r}")
+                    state = statestack[-1]
+                    table = dispatch.table(state)
+                break
+        else:
+            # No rule matched.
+            try:
+                if text[pos] == "\n":
+                    # at EOL, reset state to "root"
+                    statestack = ["root"]
+                    state = "root"
+                    table = dispatch.table(state)
+                    yield pos, Whitespace, "\n"
+                    pos += 1
+                    continue
+                yield pos, Error, text[pos]
+                pos += 1
+            except IndexError:
+                break
+
+
+def speed_up(lexer: Lexer) -> Lexer:
+    """`lexer`, tokenizing the faster way when it is a plain `RegexLexer`
+    (same tokens); any other lexer is returned as it is."""
+    cls = type(lexer)
+    if (
+        _P is not None
+        and isinstance(lexer, RegexLexer)
+        and cls.get_tokens_unprocessed is RegexLexer.get_tokens_unprocessed
+        and isinstance(getattr(cls, "_tokens", None), dict)
+    ):
+        # Pygments calls `self.get_tokens_unprocessed`, also for embedded code (`using(this)`).
+        lexer.get_tokens_unprocessed = types.MethodType(_tokens_unprocessed, lexer)  # type: ignore[method-assign]
+    return lexer

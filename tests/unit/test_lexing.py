@@ -1,0 +1,159 @@
+"""The faster regex lexing gives exactly Pygments' tokens: for the languages
+answers use most, whole and cut off anywhere, and for every regex lexer
+Pygments has, on text that is code in no language at all."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from pygments.lexers import get_all_lexers, get_lexer_by_name
+
+from chat_tui.ui.code_render import lexer_for
+from chat_tui.ui.lexing import first_characters, may_start, speed_up
+
+SAMPLE = '''#!/usr/bin/env python3
+"""Module docstring with 'quotes' and a \\"escape\\"."""
+import os, sys  # comment
+from typing import Any
+@decorator(arg=1)
+async def main(items: list[int], *args, **kwargs) -> dict[str, Any]:
+    value = f"{items[0]!r:>10} and {{braces}} {os.sep}"
+    raw = rb'\\d+' + b"\\x00" + r"""multi
+line"""
+    total = 0x1F + 0o17 + 0b1010 + 1_000.5e-3 + 3j
+    if value is not None and total >= 10 or not items:
+        return {"key": [1, 2.5, True, None], 'other': lambda x: x ** 2}
+    while True: break
+class Thing(Base, metaclass=Meta):
+    pass
+/* a C comment
+   over two lines */
+int main(int argc, char **argv) { printf("%d\\n", argc); return 0; } // tail
+#include <stdio.h>
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+const re = /ab+c/gi; let s = `template ${x + 1} end`; x => x * 2; === !== ?? ?.
+fn main() -> Result<(), Box<dyn Error>> { let v: Vec<&str> = vec!["a"]; 'label: loop {} }
+func (s *Server) Handle(w http.ResponseWriter, r *http.Request) error { return nil }
+SELECT name, COUNT(*) AS n FROM users WHERE id IN (1, 2) AND name LIKE 'a%' GROUP BY name;
+<div class="x" id='y'>text &amp; more<!-- comment --><br/></div>
+body { color: #ff0000; margin: 0 auto !important; } @media (max-width: 600px) { a:hover {} }
+key: value
+list:
+  - item # comment
+  - "quoted: string"
+[section]
+name = "toml"  # comment
+echo "$HOME ${PATH:-/bin}" 'single' $(date) `backticks` | grep -v x > /dev/null 2>&1 && exit 0
+cat <<EOF
+heredoc $var
+EOF
+{"json": [1, -2.5e10, true, false, null, {"nested": "va\\"lue"}]}
+unterminated "string and ' quote and /* comment
+ünïcödé_name = "ü" + 'é' ; λ → ∀ 日本語 😀
+\ttab\there
+'''
+
+COMMON = [
+    "python", "javascript", "typescript", "jsx", "rust", "go", "c", "cpp", "csharp", "java", "kotlin", "swift",
+    "ruby", "php", "bash", "console", "powershell", "sql", "html", "xml", "css", "scss", "yaml", "toml", "ini",
+    "json", "markdown", "diff", "docker", "make", "lua", "haskell", "scala", "elixir", "r", "perl", "text",
+]
+
+
+def tokens(lexer, text):  # noqa: ANN001
+    return list(lexer.get_tokens(text))
+
+
+def fresh(name: str):  # noqa: ANN201
+    return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
+
+
+@pytest.mark.parametrize("name", COMMON)
+def test_common_languages_whole_and_cut_anywhere(name: str) -> None:
+    plain = fresh(name)
+    fast = speed_up(fresh(name))
+    rng = random.Random(name)
+    cuts = sorted(rng.sample(range(1, len(SAMPLE)), 24))
+    texts = [SAMPLE, *(SAMPLE[:cut] for cut in cuts), *(SAMPLE[cut:] for cut in cuts[::3])]
+    for text in texts:
+        assert tokens(fast, text) == tokens(plain, text), text[-60:]
+
+
+def _regex_lexer_names() -> list[str]:
+    names = []
+    for _name, aliases, _files, _mimes in get_all_lexers():
+        if aliases:
+            names.append(aliases[0])
+    return names
+
+
+def test_every_regex_lexer_gives_pygments_tokens() -> None:
+    """Every lexer Pygments has that the faster way serves, on one stretch of
+    the sample and one of characters that are code in no language."""
+    rng = random.Random(7)
+    alphabet = "ab1 _\n\"'`#/*-<>{}()[]$@\\.,;:=+\t%&|!?~^é日"
+    served = 0
+    for name in _regex_lexer_names():
+        try:
+            plain = get_lexer_by_name(name, stripnl=False, ensurenl=True)
+            fast = speed_up(get_lexer_by_name(name, stripnl=False, ensurenl=True))
+        except Exception:  # noqa: BLE001 - a lexer that needs an optional package
+            continue
+        if "get_tokens_unprocessed" not in vars(fast):
+            continue
+        served += 1
+        start = rng.randrange(len(SAMPLE) - 400)
+        for text in (SAMPLE[start:start + 400], "".join(rng.choice(alphabet) for _ in range(200))):
+            try:
+                expected = tokens(plain, text)
+            except Exception as error:  # noqa: BLE001 - then the faster way must fail the same way
+                with pytest.raises(type(error)):
+                    tokens(fast, text)
+                continue
+            assert tokens(fast, text) == expected, (name, text)
+    assert served > 300  # most of Pygments' lexers are plain regex lexers
+
+
+def test_the_app_lexers_are_the_faster_ones_and_others_are_left_alone() -> None:
+    assert "get_tokens_unprocessed" in vars(lexer_for("python"))
+    assert "get_tokens_unprocessed" in vars(lexer_for("rust"))
+    json = fresh("json")  # Pygments' JSON lexer has its own loop
+    assert speed_up(json) is json
+    assert "get_tokens_unprocessed" not in vars(json)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "starts", "cannot"),
+    [
+        ("abc", "a", "bc("),
+        ("a|b|(?:cd)", "abc", "d("),
+        ("a?b*c", "abc", "d"),
+        ("(?=x)y", "y", "x"),  # a lookahead is zero width: the match starts with y
+        (r"(?<!\.)\bfoo", "f", ".o"),
+        (r"\d+", "7٣", "a "),  # Unicode digits too, as `re` has them
+        (r"(?a)\d", "7", "٣a"),
+        (r"(?a:\d)", "7٣", "a"),  # a flag for a part only: the wider set (tried a little more often)
+        (r"[^a-c]", "dX\n", "abc"),
+        (r"[a-c_\s]x", "b_ \t", "dx"),
+        (r"\w", "aé_9", " -"),
+        (r"x{0}y", "y", "x"),
+    ],
+)
+def test_first_characters(pattern: str, starts: str, cannot: str) -> None:
+    compiled = re.compile(pattern)
+    atoms = first_characters(compiled)
+    assert atoms is not None
+    ascii = bool(compiled.flags & re.ASCII)
+    for char in starts:
+        assert may_start(atoms, char, ascii), char
+    for char in cannot:
+        assert not may_start(atoms, char, ascii), char
+
+
+@pytest.mark.parametrize("pattern", ["", "a*", "(?:ab)?", "(?i)a", "(?i:a)b", ".x", "(a)?(?(1)b|c)", "x|", "(?=a)"])
+def test_patterns_tried_everywhere(pattern: str) -> None:
+    """A pattern that may match nothing, ignores case, or whose first
+    character is not worked out is tried at every position."""
+    assert first_characters(re.compile(pattern)) is None
