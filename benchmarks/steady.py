@@ -5,7 +5,7 @@ wall time, so other processes on the machine do not count).
 
 usage: python benchmarks/steady.py [FRAME_RATE ...] [--tokens 500] [--rate 50] [--idle 5] [--repeat 1]
 
-FRAME_RATE is the app's frame-rate setting; without one, the default (60) and
+FRAME_RATE is the app's frame-rate setting; without one, the default (40) and
 2 frames/s are measured, one after the other. A longer answer (--tokens 1500)
 shows the usual case where the answer outgrows the screen and scrolls."""
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from run import free_port, start_server  # noqa: E402
 
 
-async def main_async(tokens: int, rate: float, idle: float, frame_rate: float = 60.0) -> tuple[float, float]:
+async def main_async(tokens: int, rate: float, idle: float, frame_rate: float = 40.0) -> tuple[float, float]:
     """Share of one core (%) while streaming, then while idle."""
     from chat_tui.config import Settings
     from chat_tui.providers.openai_compat import OpenAICompatProvider
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=5.0, help="seconds measured idle after the answer")
     parser.add_argument("--repeat", type=int, default=1, help="runs per frame rate (the summary gives the median)")
     args = parser.parse_args()
-    frame_rates = args.frame_rates or [60.0, 2.0]
+    frame_rates = args.frame_rates or [40.0, 2.0]
     results: dict[float, list[tuple[float, float]]] = {}
     for frame_rate in frame_rates:
         for _ in range(args.repeat):
@@ -83,7 +83,7 @@ def main() -> None:
     for frame_rate, runs in results.items():
         streaming = sorted(r[0] for r in runs)[len(runs) // 2]
         idle_share = sorted(r[1] for r in runs)[len(runs) // 2]
-        label = f"{frame_rate:g}" + (" (default)" if frame_rate == 60 else "")
+        label = f"{frame_rate:g}" + (" (default)" if frame_rate == 40 else "")
         print(f"  {label:>10} | {streaming:7.1f} % | {idle_share:4.1f} %")
 
 

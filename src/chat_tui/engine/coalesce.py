@@ -24,13 +24,13 @@ from typing import TypeVar
 T = TypeVar("T")
 
 DEFAULT_INTERVAL = 1 / 30
-"""For a slow stream: two frames at 60 frames/s. The UI paints a slow stream
+"""For a slow stream: about a frame at the default 40 frames/s. The UI paints a slow stream
 less often than that anyway (see `MarkdownStreamView`), so handing text over
 more often would only cost more wake-ups, store commits and worker hops (at a
 typical 50 tokens/s, 8 ms merged nothing: every token was a hand-over of its own)."""
 FAST_INTERVAL = 0.008
-"""For a fast stream (several events merged per hand-over): half a frame, so
-that a fast stream can be shown at full frame rate."""
+"""For a fast stream (several events merged per hand-over): well under a frame,
+so that a fast stream can be shown at full frame rate."""
 FAST_ITEMS = 4
 """A hand-over of at least this many items (events) means the stream is fast.
 (Counted in items, not batches: one read of a fast stream holds many events.)"""

@@ -45,7 +45,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
     }
     """
 
-    FRAME_INTERVAL = 1 / 60
+    FRAME_INTERVAL = 1 / 40
     """The shortest time between two renders while streaming (the frame-rate setting)."""
     MAX_FRAME_INTERVAL = 0.2
     """The longest (unless the frame-rate setting asks for longer)."""
