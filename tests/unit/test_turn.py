@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from chat_tui.domain import MessageStatus
 from chat_tui.engine import ChatEngine, RetryPolicy, SeamTrimmed, TurnEnded
-from chat_tui.engine.turn import SEAM_WINDOW, seam_overlap
+from chat_tui.engine.turn import SEAM_WINDOW, seam_overlap, seam_settled
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest
 from chat_tui.providers.events import Finished, StreamEvent, StreamFailed, TextDelta
@@ -54,6 +55,40 @@ def test_seam_overlap_matches_a_brute_force_reference() -> None:
         else:
             best = max((k for k in range(4, len(continuation) + 1) if existing.endswith(continuation[:k])), default=0)
             assert got == best, (existing, continuation)
+
+
+def test_a_settled_seam_stays_settled() -> None:
+    """Once `seam_settled` says so, no later text changes the overlap: the
+    continuation can be shown without waiting for the whole window."""
+    rng = random.Random(11)
+    settled_early = 0
+    for _ in range(3000):
+        existing = "".join(rng.choice("ab c") for _ in range(rng.randint(1, 14)))
+        continuation = "".join(rng.choice("ab cd") for _ in range(rng.randint(1, 20)))
+        for i in range(1, len(continuation) + 1):
+            if seam_settled(existing, continuation[:i]):
+                overlap = seam_overlap(existing, continuation[:i])
+                later = [seam_overlap(existing, continuation[:j]) for j in range(i, len(continuation) + 1)]
+                assert set(later) == {overlap}, (existing, continuation, i)
+                settled_early += i < len(continuation)
+                break
+    assert settled_early > 1000  # it does settle early, most of the time
+
+
+@pytest.mark.parametrize(
+    ("existing", "held", "settled"),
+    [
+        ("The quick brown fox", "brown", False),  # "brown fox" may follow
+        ("The quick brown fox", "brown fox", True),
+        ("The quick brown fox", " jumps", True),  # occurs nowhere: nothing repeated
+        ("The quick brown fox", "fox", True),  # only at the very end: no longer overlap possible
+        ("Hello ", "  ", False),  # more white space may come
+        ("Hello ", "  w", True),
+        ("abc", "", False),
+    ],
+)
+def test_seam_settled(existing: str, held: str, settled: bool) -> None:
+    assert seam_settled(existing, held) is settled
 
 
 def _error(retry_after: float | None = None) -> ProviderError:
@@ -102,6 +137,15 @@ class ScriptedProvider:
         return None
 
 
+class PacedProvider(ScriptedProvider):
+    """Batches apart in time, as from a network (each is handed over on its own)."""
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Sequence[StreamEvent]]:
+        async for batch in super().stream(request):
+            await asyncio.sleep(0.06)
+            yield batch
+
+
 async def _run(engine: ChatEngine, *args: object, **kwargs: object) -> tuple[str, TurnEnded, int]:
     shown, ended, trimmed = "", None, 0
     async for batch in engine.run_turn(*args, **kwargs):  # type: ignore[arg-type]
@@ -140,6 +184,29 @@ async def test_continuation_drops_the_text_repeated_at_the_seam(tmp_path: Path) 
         message = store.get_message(ended.message_id)
         assert message is not None
         assert message.text == "The answer is forty-two because" + tail
+    finally:
+        store.close()
+
+
+async def test_a_continuation_is_shown_as_soon_as_its_seam_is_settled(tmp_path: Path) -> None:
+    """A continuation that repeats nothing is not held back for the whole
+    seam window: its first piece that settles the seam is shown with it."""
+    lost = ProviderError(ErrorKind.CONNECTION, "Connection lost.")
+    first = [[TextDelta("Streaming from the server: token 1 2 3"), StreamFailed(lost)]]
+    second = [[TextDelta(" 4 ")], [TextDelta("5 6")], [TextDelta(" 7 8")], [TextDelta(" 9" * 40)], [Finished("stop")]]
+    store = Store.open(tmp_path / "chat.sqlite3")
+    try:
+        engine = ChatEngine(store, PacedProvider(first, second))
+        cid = engine.new_conversation()
+        _, ended, _ = await _run(engine, cid, "count")
+        batches = []
+        async for batch in engine.run_turn(cid, continue_message_id=ended.message_id):
+            if text := "".join(e.text for e in batch if isinstance(e, TextDelta)):
+                batches.append(text)
+        # " 4 " occurs in nothing said so far: settled at once, well under SEAM_WINDOW characters.
+        assert batches[:3] == [" 4 ", "5 6", " 7 8"]
+        message = store.get_message(ended.message_id)
+        assert message is not None and message.text == "Streaming from the server: token 1 2 3 4 5 6 7 8" + " 9" * 40
     finally:
         store.close()
 

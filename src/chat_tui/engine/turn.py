@@ -55,7 +55,8 @@ CONTINUE_INSTRUCTION = (
     "without repeating anything and without any preamble."
 )
 SEAM_WINDOW = 64
-"""Characters of a continuation held back to find text the model repeated at the seam."""
+"""Characters of a continuation held back, at most, to find text the model
+repeated at the seam (usually far fewer: see `seam_settled`)."""
 DEFAULT_MAX_ROUNDS = 8
 """Most model requests in one turn (each round of tool calls needs one more)."""
 
@@ -140,6 +141,21 @@ def seam_overlap(existing: str, continuation: str, min_chars: int = 4) -> int:
         if existing.endswith(continuation[:k]):
             return k
     return 0
+
+
+def seam_settled(existing: str, held: str) -> bool:
+    """Whether `seam_overlap(existing, held + more)` is the same for any `more`:
+    the start of a continuation need not be held back any longer.
+
+    A longer overlap than `held` itself needs `held` to occur in `existing`
+    before its very end (the overlap would start there). A model that does not
+    repeat itself is usually settled after a few characters, not `SEAM_WINDOW`.
+    """
+    if not held:
+        return False
+    if existing and existing[-1].isspace() and held[0].isspace():
+        return bool(held.strip())  # the doubled white space is known once something else comes
+    return existing.find(held, 0, len(existing) - 1) == -1
 
 
 def to_prompt(message: ChatMessage) -> PromptMessage | None:
@@ -402,7 +418,8 @@ class ChatEngine:
                 case TextDelta(text=text) | RefusalDelta(text=text):
                     if seam is not None:
                         seam.append(text)
-                        if sum(map(len, seam)) < SEAM_WINDOW:
+                        held = "".join(seam)
+                        if len(held) < SEAM_WINDOW and not seam_settled(existing, held):
                             continue
                         text, trimmed = self._resolve_seam(existing, seam)
                         seam = None
