@@ -11,7 +11,7 @@ import pytest
 from pygments.lexers import get_all_lexers, get_lexer_by_name
 
 from chat_tui.ui.code_render import lexer_for
-from chat_tui.ui.lexing import first_characters, may_start, speed_up
+from chat_tui.ui.lexing import first_characters, speed_up, starter
 
 SAMPLE = '''#!/usr/bin/env python3
 """Module docstring with 'quotes' and a \\"escape\\"."""
@@ -138,18 +138,19 @@ def test_the_app_lexers_are_the_faster_ones_and_others_are_left_alone() -> None:
         (r"[^a-c]", "dX\n", "abc"),
         (r"[a-c_\s]x", "b_ \t", "dx"),
         (r"\w", "aé_9", " -"),
+        (r"[a-zc-e]", "afz", "0"),  # overlapping ranges
         (r"x{0}y", "y", "x"),
     ],
 )
 def test_first_characters(pattern: str, starts: str, cannot: str) -> None:
     compiled = re.compile(pattern)
-    atoms = first_characters(compiled)
-    assert atoms is not None
-    ascii = bool(compiled.flags & re.ASCII)
+    assert first_characters(compiled) is not None
+    may_start = starter(compiled)
+    assert may_start is not None
     for char in starts:
-        assert may_start(atoms, char, ascii), char
+        assert may_start(char), char
     for char in cannot:
-        assert not may_start(atoms, char, ascii), char
+        assert not may_start(char), char
 
 
 @pytest.mark.parametrize("pattern", ["", "a*", "(?:ab)?", "(?i)a", "(?i:a)b", ".x", "(a)?(?(1)b|c)", "x|", "(?=a)"])
@@ -157,3 +158,4 @@ def test_patterns_tried_everywhere(pattern: str) -> None:
     """A pattern that may match nothing, ignores case, or whose first
     character is not worked out is tried at every position."""
     assert first_characters(re.compile(pattern)) is None
+    assert starter(re.compile(pattern)) is None

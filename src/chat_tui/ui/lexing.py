@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import types
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -93,7 +94,7 @@ def _first_of_item(op: Any, av: Any) -> tuple[set[tuple[str, Any]], bool]:
 
 def first_characters(pattern: re.Pattern[str]) -> _Atoms | None:
     """What the first character of any non-empty match of `pattern` satisfies,
-    as atoms for `may_start`; None when that is not known or the pattern may
+    as atoms (for `starter`); None when that is not known or the pattern may
     match the empty string (it can then match anywhere)."""
     if _P is None or pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
         return None
@@ -104,51 +105,84 @@ def first_characters(pattern: re.Pattern[str]) -> _Atoms | None:
     return None if nullable else frozenset(atoms)
 
 
-_CATEGORIES: dict[tuple[Any, bool], Callable[[str], Any]] = {}
+_CATEGORIES = {
+    "CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+    "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W",
+}
 
 
-def _category(category: Any, ascii: bool) -> Callable[[str], Any]:
-    match = _CATEGORIES.get((category, ascii))
-    if match is None:
-        source = {
-            _C.CATEGORY_DIGIT: r"\d", _C.CATEGORY_NOT_DIGIT: r"\D", _C.CATEGORY_SPACE: r"\s",
-            _C.CATEGORY_NOT_SPACE: r"\S", _C.CATEGORY_WORD: r"\w", _C.CATEGORY_NOT_WORD: r"\W",
-        }[category]  # KeyError: unknown category (the caller keeps the rule)
-        match = _CATEGORIES[(category, ascii)] = re.compile(source, re.ASCII if ascii else 0).match
-    return match
+class _CharSet:
+    """A parsed character set (`[...]`), as `re` reads it: literals, ranges, categories."""
+
+    __slots__ = ("negate", "codes", "starts", "ends", "categories")
+
+    def __init__(self, items: tuple[tuple[Any, Any], ...], ascii: bool) -> None:
+        self.negate = False
+        codes: set[int] = set()
+        ranges: list[tuple[int, int]] = []
+        self.categories: list[Callable[[str], Any]] = []
+        for op, av in items:
+            if op is _C.NEGATE:
+                self.negate = True
+            elif op is _C.LITERAL:
+                codes.add(av)
+            elif op is _C.RANGE:
+                ranges.append((av[0], av[1]))
+            elif op is _C.CATEGORY and str(av) in _CATEGORIES:
+                self.categories.append(re.compile(_CATEGORIES[str(av)], re.ASCII if ascii else 0).match)
+            else:
+                raise _Unknown
+        self.codes = frozenset(codes)
+        merged: list[list[int]] = []
+        for low, high in sorted(ranges):
+            if merged and low <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], high)
+            else:
+                merged.append([low, high])
+        self.starts = [low for low, _ in merged]
+        self.ends = [high for _, high in merged]
+
+    def __contains__(self, char: str) -> bool:
+        code = ord(char)
+        hit = code in self.codes
+        if not hit and self.starts:
+            index = bisect_right(self.starts, code) - 1
+            hit = index >= 0 and code <= self.ends[index]
+        if not hit:
+            hit = any(match(char) is not None for match in self.categories)
+        return hit != self.negate
 
 
-def _in_set(items: tuple[tuple[Any, Any], ...], char: str, ascii: bool) -> bool:
-    code = ord(char)
-    negate = False
-    hit = False
-    for op, av in items:
-        if op is _C.NEGATE:
-            negate = True
-        elif op is _C.LITERAL:
-            hit = hit or code == av
-        elif op is _C.RANGE:
-            hit = hit or av[0] <= code <= av[1]
-        elif op is _C.CATEGORY:
-            hit = hit or _category(av, ascii)(char) is not None
-        else:
-            raise _Unknown
-    return hit != negate
+class _Starter:
+    """Whether a match may start with a character (see `starter`)."""
+
+    __slots__ = ("codes", "sets")
+
+    def __init__(self, atoms: _Atoms, ascii: bool) -> None:
+        self.codes = frozenset(av for kind, av in atoms if kind == "literal")
+        self.sets = [_CharSet(av, ascii) for kind, av in atoms if kind == "in"]
+
+    def __call__(self, char: str) -> bool:
+        return ord(char) in self.codes or any(char in charset for charset in self.sets)
 
 
-def may_start(atoms: _Atoms, char: str, ascii: bool = False) -> bool:
-    """Whether a match whose first-character atoms are `atoms` may start with `char`."""
-    code = ord(char)
-    try:
-        for kind, av in atoms:
-            if kind == "literal":
-                if code == av:
-                    return True
-            elif _in_set(av, char, ascii):
-                return True
-    except (_Unknown, KeyError):
-        return True
-    return False
+_STARTERS: dict[tuple[str, int], _Starter | None] = {}
+"""By pattern: lexers share many (each rule of a state, states of related lexers)."""
+
+
+def starter(pattern: re.Pattern[str]) -> Callable[[str], bool] | None:
+    """A test of one character: may a non-empty match of `pattern` start with
+    it? None when any character may start one (or a match may be empty)."""
+    if _P is None or not isinstance(pattern.pattern, str):
+        return None
+    key = (pattern.pattern, pattern.flags)
+    if key not in _STARTERS:
+        atoms = first_characters(pattern)
+        try:
+            _STARTERS[key] = _Starter(atoms, bool(pattern.flags & re.ASCII)) if atoms else None
+        except _Unknown:
+            _STARTERS[key] = None
+    return _STARTERS[key]
 
 
 class _Dispatch:
@@ -157,7 +191,7 @@ class _Dispatch:
     def __init__(self, tokendefs: dict[str, list[_Rule]]) -> None:
         self.tokendefs = tokendefs
         self.tables: dict[str, dict[str, tuple[_Rule, ...]]] = {}
-        self._firsts: dict[int, tuple[_Atoms | None, bool]] = {}
+        self._starts: dict[int, Callable[[str], bool] | None] = {}
 
     def table(self, state: str) -> dict[str, tuple[_Rule, ...]]:
         table = self.tables.get(state)
@@ -167,14 +201,15 @@ class _Dispatch:
 
     def rules(self, state: str, char: str) -> tuple[_Rule, ...]:
         kept = []
+        starts = self._starts
         for rule in self.tokendefs[state]:
-            first = self._firsts.get(id(rule))
-            if first is None:
+            key = id(rule)
+            if key in starts:
+                start = starts[key]
+            else:
                 pattern = getattr(rule[0], "__self__", None)
-                atoms = first_characters(pattern) if isinstance(pattern, re.Pattern) else None
-                first = self._firsts[id(rule)] = (atoms, bool(pattern is not None and pattern.flags & re.ASCII))
-            atoms, ascii = first
-            if atoms is None or may_start(atoms, char, ascii):
+                start = starts[key] = starter(pattern) if isinstance(pattern, re.Pattern) else None
+            if start is None or start(char):
                 kept.append(rule)
         rules = tuple(kept)
         table = self.table(state)
