@@ -16,7 +16,7 @@ from chat_tui.store import Store
 from chat_tui.ui.widgets.message_view import AssistantMessageView
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 from tests.support.app import make_app, open_store
-from tests.support.pilot import send, wait_for
+from tests.support.pilot import screen_ready, send, wait_for
 from tests.support.sse_server import Reply, SSETestServer, openai_chunk, sse
 
 SIZE = (100, 34)
@@ -214,6 +214,7 @@ class TestToolCalls:
         async def run_before(pilot) -> None:
             from chat_tui.ui.widgets.tool_call_view import ToolCallView
 
+            await screen_ready(pilot)
             row = pilot.app.screen.query(ToolCallView).first()
             row.focus()
             await pilot.press("enter")
@@ -255,6 +256,7 @@ class TestComforts:
         async def run_before(pilot) -> None:
             from chat_tui.ui.widgets.reasoning_view import ReasoningView
 
+            await screen_ready(pilot)
             pilot.app.screen.query_one(ReasoningView).collapsed = False
             await pilot.pause()
 

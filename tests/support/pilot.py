@@ -16,8 +16,23 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+async def screen_ready(pilot: Any) -> None:
+    """Wait until the chat screen is up: the app counts as ready (and a pilot
+    starts) before its first screen has mounted its widgets and opened its
+    conversation, which ends with the prompt focused."""
+    from chat_tui.ui.widgets.prompt_input import PromptInput
+
+    def prompt_focused() -> bool:
+        prompts = pilot.app.screen.query(PromptInput)
+        return bool(prompts) and pilot.app.focused is prompts.first()
+
+    await wait_for(prompt_focused)
+    await pilot.pause()
+
+
 async def send(pilot: Any, text: str) -> None:
     """Type `text` into the chat screen's prompt and press Enter."""
+    await screen_ready(pilot)
     prompt = pilot.app.screen.prompt
     prompt.load_text(text)
     prompt.focus()

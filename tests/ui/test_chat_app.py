@@ -13,7 +13,7 @@ from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.transcript import Transcript
 from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 from tests.support.app import make_app, open_store
-from tests.support.pilot import send, wait_for
+from tests.support.pilot import screen_ready, send, wait_for
 from tests.support.sse_server import Reply, SSETestServer, error_reply, openai_chunk, openai_text_reply, sse
 
 ANSWER = ["# Title\n\n", "Some **bold** text", " and a list:\n\n", "- one\n", "- two\n\n",
@@ -362,6 +362,25 @@ async def test_settings_reach_the_app_keys_theme_and_tools(tmp_path: Path) -> No
     app2 = make_app(store)
     async with app2.run_test(size=(100, 30)):
         assert app2.theme == "gruvbox"
+
+
+async def test_an_unknown_theme_is_a_warning_and_the_app_starts(tmp_path: Path) -> None:
+    from chat_tui.config import Settings
+    from chat_tui.providers.demo import DemoProvider
+    from chat_tui.ui.app import ChatApp
+
+    settings = Settings(theme="no-such-theme", keys={"help": "f9"})
+    app = ChatApp(store=open_store(tmp_path), provider=DemoProvider(tokens_per_second=0, first_token_delay=0),
+                  settings=settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await screen_ready(pilot)
+        assert app.theme == "textual-dark"
+        assert [n.message for n in app._notifications] == [
+            "Unknown theme 'no-such-theme'; see the command palette's theme list."]
+        await pilot.press("f9")
+        from chat_tui.ui.screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
 
 
 async def test_edit_last_message_and_regenerate(server: SSETestServer, tmp_path: Path) -> None:
