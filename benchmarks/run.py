@@ -257,7 +257,7 @@ async def main_async(args: argparse.Namespace) -> None:
     base_url = f"http://127.0.0.1:{port}/v1"
     print(machine_info())
     print(f"stream rate: {args.rate:g} tokens/s from a loopback server in its own process\n")
-    header = (f"{'tokens':>6} {'who':<9} {'done':>4} {'lag p95':>8} {'final':>7} {'fps':>5} "
+    header = (f"{'tokens':>6} {'who':<9} {'done':>4} {'first':>6} {'lag p95':>8} {'final':>7} {'fps':>5} "
               f"{'CPU/1k tok':>11} {'last/first':>10} {'CPU ratio':>9}")
     print(header)
     print("-" * len(header))
@@ -279,7 +279,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 ratio = ""
                 if name == "baseline" and s.get("cpu_ms_per_1k") and ours.get("cpu_ms_per_1k"):
                     ratio = f"{s['cpu_ms_per_1k'] / ours['cpu_ms_per_1k']:.1f}x"
-                print(f"{tokens:>6} {name:<9} {fmt(s.get('finished')):>4} {fmt(s.get('lag_p95_ms')):>6}ms "
+                print(f"{tokens:>6} {name:<9} {fmt(s.get('finished')):>4} {fmt(s.get('first_token_ms')):>4}ms "
+                      f"{fmt(s.get('lag_p95_ms')):>6}ms "
                       f"{fmt(s.get('final_paint_ms')):>5}ms {fmt(s.get('fps')):>5} "
                       f"{fmt(s.get('cpu_ms_per_1k')):>8} ms {fmt(s.get('flat'), '.2f'):>10} {ratio:>9}", flush=True)
     finally:
