@@ -31,8 +31,12 @@ async def screen_ready(pilot: Any) -> None:
 
 
 async def send(pilot: Any, text: str) -> None:
-    """Type `text` into the chat screen's prompt and press Enter."""
-    await screen_ready(pilot)
+    """Type `text` into the chat screen's prompt and press Enter (once the
+    screen is up, when it is not yet)."""
+    from chat_tui.ui.widgets.prompt_input import PromptInput
+
+    if not pilot.app.screen.query(PromptInput):
+        await screen_ready(pilot)
     prompt = pilot.app.screen.prompt
     prompt.load_text(text)
     prompt.focus()
