@@ -164,7 +164,7 @@ async def test_continuation_drops_the_text_repeated_at_the_seam(tmp_path: Path) 
     lost = ProviderError(ErrorKind.CONNECTION, "Connection lost.")
     first = [[TextDelta("The answer is forty")], [TextDelta("-two because"), StreamFailed(lost)]]
     # The continuation repeats "two because", split over several events and
-    # batches, and is long enough to pass the seam window.
+    # batches: held back until the held text no longer occurs in the answer.
     tail = " of arithmetic, which " + "never changes. " * 5
     assert len(tail) > SEAM_WINDOW
     second = [[TextDelta("two be")], [TextDelta("cause"), TextDelta(tail[:10])], [TextDelta(tail[10:])],
