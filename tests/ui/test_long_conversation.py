@@ -10,7 +10,7 @@ from chat_tui.ui.screens.chat import ChatScreen, EarlierMessages
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
 from chat_tui.ui.widgets.transcript import Transcript
 from tests.support.app import make_app, open_store
-from tests.support.pilot import wait_for
+from tests.support.pilot import screen_ready, send, wait_for
 
 
 def long_conversation(store, pairs: int) -> int:
@@ -128,3 +128,40 @@ async def test_older_messages_are_rendered_ahead_of_scrolling_back(tmp_path: Pat
             fresh.render(app.console, width, final=True)
             assert [fresh.line(y) for y in range(fresh.height)] == [
                 view.body.document.line(y) for y in range(view.body.document.height)]
+
+
+async def test_a_long_session_keeps_few_messages_mounted_and_loses_none(tmp_path: Path) -> None:
+    """Chatting on in a long conversation: when a question is sent, the oldest
+    mounted messages are unmounted (every mounted widget is laid out at each
+    frame of a streaming answer); scrolling up brings them all back, in order."""
+    store = open_store(tmp_path)
+    cid = store.create_conversation(provider="demo", model="demo", title="chatty")
+    for i in range(20):  # short messages: a page (30 of the 40) is mounted on opening
+        store.add_message(cid, Role.USER, f"question {i}")
+        mid = store.start_assistant(cid)
+        store.append(mid, f"answer {i}")
+        store.finish(mid, MessageStatus.COMPLETE)
+    app = make_app(store, conversation_id=cid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await screen_ready(pilot)
+        screen = app.screen
+        assert mounted_count(screen) == ChatScreen.PAGE > ChatScreen.RETIRE_ABOVE
+        await send(pilot, "question 20")
+        await wait_for(lambda: screen._streaming_view is None and screen.query(UserMessageView).last().text == "question 20")
+        # The last KEEP messages stayed, then the new question and its answer.
+        assert mounted_count(screen) == ChatScreen.KEEP + 2
+        questions = [v.text for v in screen.query(UserMessageView)]
+        assert questions == [f"question {i}" for i in range(20 - ChatScreen.KEEP // 2, 21)]
+        assert screen.query_one(EarlierMessages).count == 40 - ChatScreen.KEEP
+        transcript = screen.query_one(Transcript)
+        assert transcript.scroll_y == transcript.max_scroll_y  # still at the end
+
+        for _ in range(40):
+            if not screen.query(EarlierMessages):
+                break
+            before = mounted_count(screen)
+            transcript.scroll_to(y=0, animate=False, immediate=True)
+            await wait_for(lambda before=before: mounted_count(screen) > before and not screen._loading_earlier)
+        assert not screen.query(EarlierMessages)
+        assert [v.text for v in screen.query(UserMessageView)] == [f"question {i}" for i in range(21)]
+        assert [v.body.text for v in screen.query(AssistantMessageView)][:20] == [f"answer {i}" for i in range(20)]
