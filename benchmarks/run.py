@@ -24,8 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -106,7 +108,9 @@ def start_server(port: int) -> subprocess.Popen[str]:
 
 
 # -- our app --------------------------------------------------------------------------------
-async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Run:
+async def run_app(base_url: str, tokens: int, rate: float, timeout: float,
+                  prepare: Callable[[Any], int] | None = None) -> Run:
+    """`prepare(store)`, when given, fills the store and returns the conversation to open."""
     # chat_tui.ui before Textual: it sets Textual's screen update rate, read when Textual loads.
     from chat_tui.config import Settings  # noqa: I001
     from chat_tui.providers.openai_compat import OpenAICompatProvider
@@ -152,7 +156,8 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float) -> Ru
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = Store.open(Path(tmp) / "bench.sqlite3")
-            app = ChatApp(store=store, provider=provider, settings=Settings(retries=0))
+            conversation_id = prepare(store) if prepare is not None else None
+            app = ChatApp(store=store, provider=provider, settings=Settings(retries=0), conversation_id=conversation_id)
             async with app.run_test(size=SIZE) as pilot:
                 await pilot.pause()
                 await asyncio.sleep(0.5)  # a person takes longer than this to type

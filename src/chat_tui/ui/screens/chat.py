@@ -74,14 +74,14 @@ class ChatScreen(BlankBackground, Screen[None]):
     """The same while scrolling back: smaller pages (often a single message),
     loaded one after another while the view is within a screen of the top, so
     that each costs a short pause rather than one long one."""
-    RETIRE_ABOVE = 16
-    KEEP = 8
-    """When a question is sent with more than `RETIRE_ABOVE` messages mounted,
-    all but the last `KEEP` (fewer if they hold `PAGE_CHARS` of text) are
-    unmounted; scrolling up mounts them again, a page at a time. Textual lays
-    out every mounted widget at each frame of a streaming answer: 60 mounted
-    messages made each frame's layout ~11 ms longer here, 200 messages ~42 ms
-    (the frame rate fell to 18 and 10 frames/s); with the oldest unmounted, ~1.4 ms."""
+    KEEP_SCREENS = 1.5
+    RETIRE_AT_LEAST = 8
+    """When a question is sent, the mounted messages above the last ones that
+    fill `KEEP_SCREENS` screens (by their text's length) are unmounted, if
+    there are at least `RETIRE_AT_LEAST` of them; scrolling up mounts them
+    again, a page at a time. Textual lays out every mounted widget at each
+    frame of a streaming answer: 60 mounted messages made each frame's layout
+    ~8 ms longer here, 200 messages ~28 ms (11 frames/s; `benchmarks/session.py`)."""
     _conversation_model = ""
     BINDINGS = [
         # Each binding's id (its action's name) can be given other keys in the config file's [keys] table.
@@ -181,15 +181,13 @@ class ChatScreen(BlankBackground, Screen[None]):
         self.call_after_refresh(self._fill_view)
         self._prefetch_soon(0.25)  # once the conversation is on screen
 
-    def _page_size(self, messages: list[ChatMessage], budget: int | None = None, least: int = 2,
-                   most: int | None = None) -> int:
-        """How many of the last `messages` make a page: up to `most` (PAGE), until
-        they hold `budget` characters of text (PAGE_CHARS), at least `least`."""
+    def _page_size(self, messages: list[ChatMessage], budget: int | None = None, least: int = 2) -> int:
+        """How many of the last `messages` make a page: up to PAGE, until they
+        hold `budget` characters of text (PAGE_CHARS), at least `least`."""
         budget = self.PAGE_CHARS if budget is None else budget
-        most = self.PAGE if most is None else most
         count = chars = 0
         for message in reversed(messages):
-            if count >= most or (count >= least and chars >= budget):
+            if count >= self.PAGE or (count >= least and chars >= budget):
                 break
             count += 1
             chars += len(message.text)
@@ -241,10 +239,23 @@ class ChatScreen(BlankBackground, Screen[None]):
 
     async def _retire_old_views(self) -> None:
         """Unmount the views of the oldest messages of a long session (see
-        `RETIRE_ABOVE`); they go back to the messages loaded on scrolling up."""
+        `KEEP_SCREENS`); they go back to the messages loaded on scrolling up."""
         transcript = self.transcript
         views = [w for w in transcript.children if isinstance(w, (UserMessageView, AssistantMessageView))]
-        if len(views) <= self.RETIRE_ABOVE or self.conversation_id is None or self._loading_earlier:
+        if len(views) <= self.RETIRE_AT_LEAST or self.conversation_id is None or self._loading_earlier:
+            return
+        # The last views whose text fills the screens kept (a message takes its
+        # margin, its lines, and a line or two of labels).
+        width = max(20, transcript.size.width - 4)
+        wanted = self.KEEP_SCREENS * max(1, transcript.size.height)
+        keep = lines = 0
+        for view in reversed(views):
+            if keep >= 2 and lines >= wanted:
+                break
+            keep += 1
+            text = view.text if isinstance(view, UserMessageView) else view.body.text
+            lines += 2 + len(text) // width + text.count("\n")
+        if len(views) - keep < self.RETIRE_AT_LEAST:
             return
         try:
             stored = self.engine.store.messages(self.conversation_id)
@@ -255,16 +266,13 @@ class ChatScreen(BlankBackground, Screen[None]):
         places = [position.get(v.message_id) for v in views]  # type: ignore[arg-type]
         if None in places or places != sorted(places):  # type: ignore[type-var]
             return  # a view not saved (or not as stored): leave them all
-        keep = self._page_size([shown[i] for i in places], most=self.KEEP)  # type: ignore[index]
-        retired = views[:len(views) - keep]
         self._earlier = shown[:places[len(views) - keep]]
-        await transcript.remove_children(retired)
+        await transcript.remove_children(views[:len(views) - keep])
         marker = transcript.query(EarlierMessages)
         if marker:
             marker.first().count = len(self._earlier)
         else:
             await transcript.mount(EarlierMessages(len(self._earlier)), before=0)
-        self.call_after_refresh(self._fill_view)  # what is left may not fill a tall view
 
     def _prefetch_soon(self, delay: float = 0.03) -> None:
         if self._prefetch_timer is None and self._earlier:
