@@ -169,3 +169,24 @@ async def test_a_long_session_keeps_few_messages_mounted_and_loses_none(tmp_path
         assert not screen.query(EarlierMessages)
         assert [v.text for v in screen.query(UserMessageView)] == [f"question {i}" for i in range(21)]
         assert [v.body.text for v in screen.query(AssistantMessageView)][:20] == [f"answer {i}" for i in range(20)]
+
+
+async def test_asking_the_last_answer_again_also_unmounts_old_messages(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    cid = store.create_conversation(provider="demo", model="demo", title="chatty")
+    for i in range(20):
+        store.add_message(cid, Role.USER, f"question {i}")
+        mid = store.start_assistant(cid)
+        store.append(mid, f"answer {i}")
+        store.finish(mid, MessageStatus.COMPLETE)
+    app = make_app(store, conversation_id=cid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await screen_ready(pilot)
+        screen = app.screen
+        assert mounted_count(screen) == ChatScreen.PAGE
+        await pilot.press("f5")  # ask the last question again
+        await wait_for(lambda: screen._streaming_view is None and mounted_count(screen) < ChatScreen.PAGE)
+        await pilot.pause()
+        questions = [v.text for v in screen.query(UserMessageView)]
+        assert questions == [f"question {i}" for i in range(20 - len(questions), 20)]
+        assert screen.query_one(EarlierMessages).count == 40 - mounted_count(screen)

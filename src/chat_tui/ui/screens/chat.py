@@ -76,10 +76,10 @@ class ChatScreen(BlankBackground, Screen[None]):
     that each costs a short pause rather than one long one."""
     KEEP_SCREENS = 1.5
     RETIRE_AT_LEAST = 8
-    """When a question is sent, the mounted messages above the last ones that
-    fill `KEEP_SCREENS` screens (by their text's length) are unmounted, if
-    there are at least `RETIRE_AT_LEAST` of them; scrolling up mounts them
-    again, a page at a time. Textual lays out every mounted widget at each
+    """When a question is sent (or the last answer asked again), the mounted
+    messages above the last ones that fill `KEEP_SCREENS` screens (by their
+    text's length) are unmounted, if there are at least `RETIRE_AT_LEAST` of
+    them; scrolling up mounts them again, a page at a time. Textual lays out every mounted widget at each
     frame of a streaming answer: 60 mounted messages made each frame's layout
     ~8 ms longer here, 200 messages ~28 ms (11 frames/s; `benchmarks/session.py`)."""
     _conversation_model = ""
@@ -355,6 +355,7 @@ class ChatScreen(BlankBackground, Screen[None]):
             await self._remove_from(edit_id)
         if retry_id is not None:
             await self._remove_answers_of_turn(retry_id)
+            await self._retire_old_views()
             view = AssistantMessageView(streaming=True, model=model)
             await transcript.mount(view)
         elif continue_id is not None:
