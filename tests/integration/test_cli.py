@@ -342,3 +342,30 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "RuntimeError: something broke ␛[2J here" in err
+
+
+def test_ask_on_a_terminal_prints_what_rich_would(tmp_path: Path) -> None:
+    """`ask` renders with the app's Markdown (faster code and tables): the same
+    characters and colours as Rich's own Markdown."""
+    import io
+
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from chat_tui.commands.ask import Output
+
+    text = ("# Title\n\nSome **bold** text and `code`.\n\n```python\ndef f(x):\n    return x * 2  # twice\n```\n\n"
+            "| a | b |\n|---|--:|\n| 1 | 22 |\n\n- one\n- [a link](https://example.com)\n")
+
+    def console(file: io.StringIO) -> Console:
+        return Console(file=file, highlight=False, force_terminal=True, width=80, color_system="truecolor")
+
+    shown = io.StringIO()
+    output = Output(shown, raw=False)
+    output.tty = True
+    output._console = console(shown)
+    output.write(text)
+    output.finish()
+    expected = io.StringIO()
+    console(expected).print(Markdown(text, hyperlinks=False))
+    assert shown.getvalue() == expected.getvalue()

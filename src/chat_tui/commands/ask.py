@@ -202,12 +202,13 @@ class Output:
         if not markdown.strip():
             return
         from rich.console import Console
-        from rich.markdown import Markdown
+
+        from chat_tui.ui.markdown_document import ChatMarkdown  # Rich's Markdown, drawn as the app draws it
 
         if self._console is None:
             self._console = Console(file=self.stream, highlight=False)
         # No OSC 8 hyperlinks: a link shows its target as text, as in the app.
-        self._console.print(Markdown(sanitize(markdown), hyperlinks=False))
+        self._console.print(ChatMarkdown(sanitize(markdown), hyperlinks=False))
 
     def finish(self) -> None:
         if self.tty:
