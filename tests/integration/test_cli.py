@@ -345,8 +345,9 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(tmp_path, monkeypatch, 
 
 
 def test_ask_on_a_terminal_prints_what_rich_would(tmp_path: Path) -> None:
-    """`ask` renders with the app's Markdown (faster code and tables): the same
-    characters and colours as Rich's own Markdown."""
+    """`ask` renders with the app's Markdown (faster code and tables), block by
+    block as they end: the same characters and colours as Rich's own Markdown
+    of the whole answer, blank lines between blocks included."""
     import io
 
     from rich.console import Console
@@ -360,12 +361,14 @@ def test_ask_on_a_terminal_prints_what_rich_would(tmp_path: Path) -> None:
     def console(file: io.StringIO) -> Console:
         return Console(file=file, highlight=False, force_terminal=True, width=80, color_system="truecolor")
 
-    shown = io.StringIO()
-    output = Output(shown, raw=False)
-    output.tty = True
-    output._console = console(shown)
-    output.write(text)
-    output.finish()
     expected = io.StringIO()
     console(expected).print(Markdown(text, hyperlinks=False))
-    assert shown.getvalue() == expected.getvalue()
+    for piece in (len(text), 7, 1):  # all at once, then streamed: each block printed as it ends
+        shown = io.StringIO()
+        output = Output(shown, raw=False)
+        output.tty = True
+        output._console = console(shown)
+        for start in range(0, len(text), piece):
+            output.write(text[start:start + piece])
+        output.finish()
+        assert shown.getvalue() == expected.getvalue(), piece

@@ -183,6 +183,8 @@ class Output:
         self._text = ""
         self._printed = 0
         self._console: Any = None
+        self._last_type: str | None = None
+        """The kind of the last top-level block printed (a paragraph, a list, a rule ...)."""
 
     def write(self, text: str) -> None:
         if not self.tty:
@@ -203,12 +205,18 @@ class Output:
             return
         from rich.console import Console
 
-        from chat_tui.ui.markdown_document import ChatMarkdown  # Rich's Markdown, drawn as the app draws it
+        from chat_tui.ui.markdown_document import ChatMarkdown, gap_between, top_level_types
 
         if self._console is None:
             self._console = Console(file=self.stream, highlight=False)
-        # No OSC 8 hyperlinks: a link shows its target as text, as in the app.
-        self._console.print(ChatMarkdown(sanitize(markdown), hyperlinks=False))
+        markdown = sanitize(markdown)
+        types = top_level_types(markdown)
+        if self._last_type is not None and types and gap_between(self._last_type, types[0]):
+            self._console.print()  # the blank line a render of the whole answer puts between its blocks
+        self._last_type = types[-1] if types else self._last_type
+        # Rich's Markdown, drawn as the app draws it. No OSC 8 hyperlinks: a
+        # link shows its target as text, as in the app.
+        self._console.print(ChatMarkdown(markdown, hyperlinks=False))
 
     def finish(self) -> None:
         if self.tty:

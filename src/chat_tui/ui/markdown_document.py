@@ -96,6 +96,17 @@ class ChatMarkdown(Markdown):
 _CONTAINERS = frozenset({"bullet_list_open", "ordered_list_open", "table_open", "blockquote_open"})
 
 
+def gap_between(previous_type: str, next_type: str) -> bool:
+    """Whether Rich leaves a blank line of its own between two top-level blocks
+    rendered apart (a container brings its own, a rule needs none after it)."""
+    return next_type not in _CONTAINERS and previous_type != "hr"
+
+
+def top_level_types(text: str) -> list[str]:
+    """The token type of each top-level block of `text` ("paragraph_open", "hr", ...)."""
+    return [kind for _, kind in _top_level_blocks(text)]
+
+
 @dataclass(slots=True)
 class _OpenFence:
     """Rendered pieces of a code block that is still streaming."""
@@ -114,7 +125,7 @@ class _Chunk:
     lines: list[Line]
 
     def needs_gap_after(self, next_first_type: str) -> bool:
-        return next_first_type not in _CONTAINERS and self.last_type != "hr"
+        return gap_between(self.last_type, next_first_type)
 
 
 def _top_level_blocks(text: str) -> list[tuple[int, str]]:
