@@ -130,18 +130,24 @@ async def test_older_messages_are_rendered_ahead_of_scrolling_back(tmp_path: Pat
                 view.body.document.line(y) for y in range(view.body.document.height)]
 
 
+def chatty_conversation(tmp_path: Path):  # noqa: ANN201
+    """A store with 20 short questions and answers: a page (30 of the 40) is mounted on opening."""
+    store = open_store(tmp_path)
+    cid = store.create_conversation(provider="demo", model="demo", title="chatty")
+    for i in range(20):
+        store.add_message(cid, Role.USER, f"question {i}")
+        mid = store.start_assistant(cid)
+        store.append(mid, f"answer {i}")
+        store.finish(mid, MessageStatus.COMPLETE)
+    return store, cid
+
+
 async def test_a_long_session_keeps_few_messages_mounted_and_loses_none(tmp_path: Path) -> None:
     """Chatting on in a long conversation: when a question is sent, the oldest
     mounted messages are unmounted (every mounted widget is laid out at each
     frame of a streaming answer), the last ones still fill the view; scrolling
     up brings them all back, in order."""
-    store = open_store(tmp_path)
-    cid = store.create_conversation(provider="demo", model="demo", title="chatty")
-    for i in range(20):  # short messages: a page (30 of the 40) is mounted on opening
-        store.add_message(cid, Role.USER, f"question {i}")
-        mid = store.start_assistant(cid)
-        store.append(mid, f"answer {i}")
-        store.finish(mid, MessageStatus.COMPLETE)
+    store, cid = chatty_conversation(tmp_path)
     app = make_app(store, conversation_id=cid)
     async with app.run_test(size=(100, 30)) as pilot:
         await screen_ready(pilot)
@@ -172,13 +178,7 @@ async def test_a_long_session_keeps_few_messages_mounted_and_loses_none(tmp_path
 
 
 async def test_asking_the_last_answer_again_also_unmounts_old_messages(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
-    cid = store.create_conversation(provider="demo", model="demo", title="chatty")
-    for i in range(20):
-        store.add_message(cid, Role.USER, f"question {i}")
-        mid = store.start_assistant(cid)
-        store.append(mid, f"answer {i}")
-        store.finish(mid, MessageStatus.COMPLETE)
+    store, cid = chatty_conversation(tmp_path)
     app = make_app(store, conversation_id=cid)
     async with app.run_test(size=(100, 30)) as pilot:
         await screen_ready(pilot)
