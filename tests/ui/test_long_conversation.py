@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from chat_tui.domain import MessageStatus, Role
@@ -142,17 +143,24 @@ def chatty_conversation(tmp_path: Path):  # noqa: ANN201
     return store, cid
 
 
+@contextlib.asynccontextmanager
+async def chatty_app(tmp_path: Path):  # noqa: ANN201
+    """The app on `chatty_conversation`, its first page mounted."""
+    store, cid = chatty_conversation(tmp_path)
+    app = make_app(store, conversation_id=cid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await screen_ready(pilot)
+        assert mounted_count(app.screen) == ChatScreen.PAGE
+        yield app, pilot
+
+
 async def test_a_long_session_keeps_few_messages_mounted_and_loses_none(tmp_path: Path) -> None:
     """Chatting on in a long conversation: when a question is sent, the oldest
     mounted messages are unmounted (every mounted widget is laid out at each
     frame of a streaming answer), the last ones still fill the view; scrolling
     up brings them all back, in order."""
-    store, cid = chatty_conversation(tmp_path)
-    app = make_app(store, conversation_id=cid)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await screen_ready(pilot)
+    async with chatty_app(tmp_path) as (app, pilot):
         screen = app.screen
-        assert mounted_count(screen) == ChatScreen.PAGE
         await send(pilot, "question 20")
         await wait_for(lambda: screen._streaming_view is None and screen.query(UserMessageView).last().text == "question 20")
         await pilot.pause()
@@ -178,12 +186,8 @@ async def test_a_long_session_keeps_few_messages_mounted_and_loses_none(tmp_path
 
 
 async def test_asking_the_last_answer_again_also_unmounts_old_messages(tmp_path: Path) -> None:
-    store, cid = chatty_conversation(tmp_path)
-    app = make_app(store, conversation_id=cid)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await screen_ready(pilot)
+    async with chatty_app(tmp_path) as (app, pilot):
         screen = app.screen
-        assert mounted_count(screen) == ChatScreen.PAGE
         await pilot.press("f5")  # ask the last question again
         await wait_for(lambda: screen._streaming_view is None and mounted_count(screen) < ChatScreen.PAGE)
         await pilot.pause()
