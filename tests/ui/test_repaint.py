@@ -122,3 +122,77 @@ async def test_garbage_collector_settings_last_as_long_as_the_app(tmp_path: Path
         assert gc.get_threshold() == GC_THRESHOLDS
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+class _Terminal:
+    """What a terminal would show: every screen update the app sends, fed to a
+    terminal emulator (headless, Textual renders updates but sends them nowhere)."""
+
+    def __init__(self, app: App[object], cols: int, rows: int) -> None:
+        import pyte
+        from textual._compositor import CompositorUpdate
+
+        self.screen = pyte.Screen(cols, rows)
+        self._stream = pyte.Stream(self.screen)
+        self.updates = 0
+        self._app = app
+        display = app._display
+
+        def capture(screen: object, renderable: object) -> None:
+            if isinstance(renderable, CompositorUpdate) and not app._batch_count:
+                self._stream.feed(renderable.render_segments(app.console))
+                self.updates += 1
+            display(screen, renderable)  # type: ignore[arg-type]
+
+        app._display = capture  # type: ignore[method-assign]
+
+    def cells(self) -> list[list[tuple[str, str, str, bool, bool]]]:
+        return [[(c.data, c.fg, c.bg, c.bold, c.reverse) for c in (row[x] for x in range(self.screen.columns))]
+                for row in (self.screen.buffer[y] for y in range(self.screen.lines))]
+
+    def fresh_paint(self) -> list[list[tuple[str, str, str, bool, bool]]]:
+        """A whole-screen paint of the app as it is now, on a terminal of its own."""
+        import pyte
+
+        screen = pyte.Screen(self.screen.columns, self.screen.lines)
+        update = self._app.screen._compositor.render_update(full=True)
+        pyte.Stream(screen).feed(update.render_segments(self._app.console))
+        return [[(c.data, c.fg, c.bg, c.bold, c.reverse) for c in (row[x] for x in range(screen.columns))]
+                for row in (screen.buffer[y] for y in range(screen.lines))]
+
+
+async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
+    server: SSETestServer, tmp_path: Path
+) -> None:
+    """The updates sent while an answer streams leave the terminal showing what
+    a whole-screen paint shows: a repaint the app skipped (an answer's lines
+    kept, the scrollbar's refresh dropped when the screen already shows it)
+    would leave stale cells here, the scrollbar's thumb among them."""
+    pieces = [ANSWER[i:i + 7] for i in range(0, len(ANSWER), 7)]
+    server.queue(openai_text_reply(pieces, delay=0.02))
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        terminal = _Terminal(app, 100, 30)
+        app.screen.refresh()
+        await pilot.pause()
+        await send(pilot, "go")
+        await wait_for(lambda: app.screen._streaming_view is not None, timeout=1)
+        checked = 0
+        thumbs: set[object] = set()
+        while app.screen._streaming_view is not None:
+            await asyncio.sleep(0.03)
+            await pilot.pause()
+            assert terminal.cells() == terminal.fresh_paint(), f"the terminal is stale after {checked} checks"
+            bar = app.screen.transcript.vertical_scrollbar
+            thumbs.add((bar.window_virtual_size, bar.position))
+            checked += 1
+        await pilot.pause()
+        assert terminal.cells() == terminal.fresh_paint()
+        transcript = app.screen.transcript
+        assert transcript.vertical_scrollbar.display
+        for _ in range(3):  # the thumb moves without a layout: only the bar's own repaint shows it
+            transcript.scroll_relative(y=-7, animate=False)
+            await pilot.pause()
+            assert terminal.cells() == terminal.fresh_paint(), f"stale after scrolling to {transcript.scroll_y}"
+    assert checked >= 5
+    assert len(thumbs) >= 3  # the thumb moved while the answer grew
