@@ -42,6 +42,15 @@ def test_the_widgets_that_grow_while_streaming_use_it() -> None:
         assert widget._size_updated is LayoutOnce._size_updated
 
 
+def test_a_repaint_request_is_still_a_flag_read_when_the_widget_is_idle() -> None:
+    """`CachedScrollBar._check_refresh` clears `_repaint_required` before Textual
+    reads it there (and posts the screen update it asks for)."""
+    assert "self._repaint_required = True" in inspect.getsource(Widget.refresh)
+    source = inspect.getsource(Widget._check_refresh)
+    assert "if self._repaint_required:" in source
+    assert "messages.Update(self)" in source.split("if self._repaint_required:", 1)[1]
+
+
 def test_handle_exception_is_still_there() -> None:
     assert callable(App._handle_exception)
     assert list(inspect.signature(App._handle_exception).parameters) == ["self", "error"]

@@ -16,7 +16,9 @@ the job:
 * `CachedVerticalScrollBar`: the transcript's scrollbar is a `CachedScrollBar`,
   made where Textual makes its own (`Widget.vertical_scrollbar`, which uses
   `_vertical_scrollbar` and `App._start_widget`): it keeps its drawn lines
-  while its thumb stays put (see the class).
+  while its thumb stays put, and drops a repaint request (`_repaint_required`,
+  read in `Widget._check_refresh`) when the screen already shows the bar as it
+  would be drawn (see the class).
 * `report_error`: what Textual does with an exception raised in a timer
   callback (show it, exit), for a callback scheduled straight on the event loop
   (a Textual timer per frame costs a task and a message).
