@@ -165,3 +165,61 @@ def test_random_splits_match_whole_body() -> None:
             pieces.append(body[i : i + n])
             i += n
         assert feed_all(pieces) == expected
+
+
+class _LineByLine(SSEDecoder):
+    """The decoder without its shortcut for reads of whole `data:` events."""
+
+    def _feed_data_events(self, text: str) -> list[SSEEvent] | None:
+        return None
+
+
+def test_the_shortcut_for_data_events_reads_what_line_by_line_reading_reads() -> None:
+    """Reads of whole `data:` events take a shortcut; mixed with everything else
+    SSE allows (comments, other fields, multi-line data, `data` without a
+    colon or without a space, blank lines more, CR and CRLF), cut anywhere,
+    the events, the counts and what is left pending are the same."""
+    rng = random.Random(77)
+    kinds = [
+        lambda i: f"data: {{\"n\": {i}, \"t\": \"x y\"}}\n\n",
+        lambda i: f"data: {i}\n\n",
+        lambda i: f"data:{i}\n\n",
+        lambda i: f"data:  {i} two spaces\n\n",
+        lambda i: ": keep-alive\n\n",
+        lambda i: f"event: e{i}\ndata: {i}\n\n",
+        lambda i: f"data: a{i}\ndata: b{i}\n\n",
+        lambda i: "data\n\n",
+        lambda i: f"data: {i}\n\n\n",
+        lambda i: f"id: {i}\ndata: {i}\n\n",
+        lambda i: f"data: {i}\r\n\r\n",
+        lambda i: f"data: {i}\r\r",
+        lambda i: f"datum: {i}\n\n",
+        lambda i: f"data: ✓ 𝄞 {i}\n\n",
+    ]
+    checked_shortcut = 0
+    for round_ in range(300):
+        weights = [20, 5, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2] if round_ % 2 else [1] * len(kinds)
+        body = "".join(rng.choices(kinds, weights)[0](i) for i in range(rng.randint(1, 40)))
+        if rng.random() < 0.3:
+            body += rng.choice(["data: unfinished", "data: done\n", ": c", "data: x\n\ndata: y"])
+        raw = body.encode()
+        pieces, i = [], 0
+        while i < len(raw):
+            n = rng.choice([1, 2, 7, 30, 200, 5000])
+            pieces.append(raw[i : i + n])
+            i += n
+        fast, slow = SSEDecoder(), _LineByLine()
+        for piece in pieces:
+            got = fast.feed(piece)
+            assert got == slow.feed(piece), (body, pieces)
+            checked_shortcut += bool(got)
+            assert fast.has_partial_event == slow.has_partial_event
+        assert (fast.events, fast.comments, fast.ignored_fields) == (slow.events, slow.comments, slow.ignored_fields)
+    assert checked_shortcut > 100
+
+
+def test_the_shortcut_keeps_the_size_limit() -> None:
+    for decoder in (SSEDecoder(max_event_chars=100), _LineByLine(max_event_chars=100)):
+        assert decoder.feed(b"data: " + b"x" * 50 + b"\n\n") == [SSEEvent("message", "x" * 50)]
+        decoder.feed(b"data: " + b"y" * 120 + b"\n\n")
+        assert decoder.overflow

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chat_tui.errors import ErrorKind, ProviderError
 from chat_tui.providers.base import ChatRequest
-from chat_tui.providers.events import StreamEvent, StreamFailed
+from chat_tui.providers.events import StreamEvent, StreamFailed, TextDelta
 from chat_tui.providers.pacing import PacedReads
 from chat_tui.providers.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
@@ -222,6 +222,25 @@ def transport_error(exc: httpx.HTTPError, *, base_url: str, stall_timeout: float
     return ProviderError(ErrorKind.CONNECTION, f"HTTP error talking to {base_url}: {type(exc).__name__}.")
 
 
+def joined_text(batch: list[StreamEvent]) -> list[StreamEvent]:
+    """`batch` with each run of text deltas as one (a read of a fast stream
+    holds a dozen tokens: the engine and the screen then handle one event, not
+    a dozen)."""
+    out: list[StreamEvent] = []
+    run: list[str] = []
+    for event in batch:
+        if type(event) is TextDelta:
+            run.append(event.text)  # type: ignore[attr-defined]
+            continue
+        if run:
+            out.append(TextDelta("".join(run)))
+            run = []
+        out.append(event)
+    if run:
+        out.append(TextDelta("".join(run)))
+    return out
+
+
 class HTTPStreamProvider:
     """Base for providers that POST a JSON request and read an SSE response."""
 
@@ -404,7 +423,7 @@ class HTTPStreamProvider:
                             await direct.drain()
                         return
                     if batch:
-                        yield batch
+                        yield joined_text(batch) if len(batch) > 1 else batch
             yield parser.close()
         except httpx.HTTPError as exc:
             if opened and parser.finish_reason is not None:

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
 
 
-@dataclass(slots=True, frozen=True)
-class SSEEvent:
+class SSEEvent(NamedTuple):
     event: str
     data: str
 
@@ -63,6 +62,10 @@ class SSEDecoder:
         if self._skip_lf and text[0] == "\n":
             text = text[1:]
         self._skip_lf = text.endswith("\r")
+        if "\r" not in text and not self._data and not self._event and not self._more:
+            out = self._feed_data_events(text)
+            if out is not None:
+                return out
         if "\n" not in text and "\r" not in text:
             # The current line only grows: keep the piece. Splitting the whole
             # pending line again on every read would cost quadratic time on one
@@ -88,6 +91,27 @@ class SSEDecoder:
                 self._dispatch(out)
         if len(self._pending) > self._max:
             self.overflow = True
+        return out
+
+    def _feed_data_events(self, text: str) -> list[SSEEvent] | None:
+        """The common case, quickly: the read completes events that are each one
+        `data:` line (a provider's chunks), with nothing pending but the start of
+        a line. None (and nothing changed) for anything else: the general path
+        then reads it line by line."""
+        whole = self._pending + text if self._pending else text
+        end = whole.rfind("\n\n")
+        if end < 0 or len(whole) > self._max:
+            return None
+        blocks = whole[:end].split("\n\n")
+        out = []
+        for block in blocks:
+            if block[:5] != "data:" or "\n" in block:
+                return None  # a comment, another field, a blank line more, a multi-line event
+            out.append(SSEEvent("message", block[6:] if block[5:6] == " " else block[5:]))
+        # What follows the last complete event (the start of the next one, maybe
+        # whole lines of it) stays pending: both paths split it into lines later.
+        self._pending = whole[end + 2 :]
+        self.events += len(out)
         return out
 
     def _field(self, line: str) -> None:
