@@ -64,3 +64,78 @@ async def test_closing_the_reads_closes_the_stream() -> None:
     assert closed == []
     await reads.aclose()  # as when the answer is cancelled: the body is closed at once
     assert closed == [True]
+
+
+class Network:
+    """A connection's receive buffer: pieces written at set times by a task of
+    its own; a read returns all that is buffered, or waits for the next piece."""
+
+    def __init__(self, gaps: list[float], size: int = 40) -> None:
+        self.gaps = gaps
+        self.size = size
+        self.written: list[float] = []
+        self._buffer: list[bytes] = []
+        self._ready = asyncio.Event()
+        self._done = False
+
+    async def _write(self) -> None:
+        for i, gap in enumerate(self.gaps):
+            await asyncio.sleep(gap)
+            self._buffer.append(b"%d;" % i + b"x" * self.size)
+            self.written.append(time.monotonic())
+            self._ready.set()
+        self._done = True
+        self._ready.set()
+
+    async def reads(self) -> AsyncIterator[bytes]:
+        writer = asyncio.create_task(self._write())
+        try:
+            while True:
+                if not self._buffer:
+                    if self._done:
+                        return
+                    self._ready.clear()
+                    await self._ready.wait()
+                    continue
+                data, self._buffer = b"".join(self._buffer), []
+                yield data
+        finally:
+            writer.cancel()
+
+
+async def test_a_fast_streams_pieces_gather_and_none_is_held_back_long() -> None:
+    network = Network([0.0003] * 800)
+    got: list[tuple[float, bytes]] = []
+    reads = PacedReads(network.reads())
+    async for chunk in reads:
+        got.append((time.monotonic(), chunk))
+    assert b"".join(c for _, c in got) == b"".join(b"%d;" % i + b"x" * 40 for i in range(800))
+    assert len(got) < 800 / 4  # many pieces a read
+    # Each piece was read soon after it was written: at most a pause, and the
+    # event loop's slack, late.
+    read_at = []
+    for at, chunk in got:
+        read_at += [at] * chunk.count(b";")
+    late = sorted(r - w for r, w in zip(read_at, network.written))
+    assert late[int(len(late) * 0.95)] < pacing.PAUSE + 0.01
+
+
+async def test_a_stream_that_slows_down_is_no_longer_paused() -> None:
+    network = Network([0.0003] * 400 + [0.04] * 6)
+    got: list[float] = []
+    async for _ in PacedReads(network.reads()):
+        got.append(time.monotonic())
+    slow_writes = network.written[-5:]  # (the first slow piece may still wait for a pause)
+    slow_reads = got[-5:]
+    assert max(r - w for r, w in zip(slow_reads, slow_writes)) < 0.003
+
+
+async def test_a_large_read_is_followed_by_the_next_at_once() -> None:
+    async def backlog() -> AsyncIterator[bytes]:
+        for _ in range(80):
+            await asyncio.sleep(0.0003)  # (each read waits a little: the stream looks fast)
+            yield b"y" * pacing.BACKLOG
+
+    reads = PacedReads(backlog())
+    assert len(await read_all(reads)) == 80 * pacing.BACKLOG
+    assert reads.pauses == 0

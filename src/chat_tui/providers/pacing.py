@@ -3,12 +3,12 @@
 A fast provider writes each token as soon as it has it: at 5,000 tokens/s a
 piece arrives every 0.2 ms, and an idle client wakes up for each one (the event
 loop's poll, then httpx's, httpcore's and anyio's layers): about 180 µs of CPU
-per piece here, so reading alone would fill a core. Once the stream is fast, a
-read that had to wait for the network is followed by a short pause: the pieces
-that arrive meanwhile are then taken in one read, without waking up for each
-(49 µs per piece in the same test, `benchmarks/reading.py`). A slow stream (a
-typical 50 tokens/s) is never paused, so its tokens are not delayed at all; a
-fast one's by at most `PAUSE`, well under a frame.
+per piece here, so reading alone would fill a core. Once the stream is fast,
+each read is followed by a short pause: the pieces that arrive meanwhile are
+then taken in one read, without waking up for each (`benchmarks/reading.py`).
+A slow stream (a typical 50 tokens/s) is never paused, so its tokens are not
+delayed at all; a fast one's by at most `PAUSE`, a quarter of a frame. The
+answer is handed on at most every 8 ms anyway (`engine.coalesce`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-PAUSE = 0.002
-"""Seconds to let a fast stream's pieces gather after a read that waited."""
+PAUSE = 0.006
+"""Seconds to let a fast stream's pieces gather after a read."""
 FAST_GAP = 0.002
-"""A stream whose pieces come closer than this (a smoothed average) is fast."""
+"""A stream whose pieces come closer than this (a smoothed average of how
+long reads wait for the network) is fast."""
 WAITED = 0.0001
 """A read that took longer than this waited for the network (its buffer was empty)."""
+BACKLOG = 32768
+"""A read this large means more is waiting: the next one follows at once."""
 
 
 class PacedReads:
@@ -36,7 +39,6 @@ class PacedReads:
         chunks = self._chunks.__aiter__()
         monotonic = time.monotonic
         gap = 1.0
-        last = monotonic()
         try:
             while True:
                 start = monotonic()
@@ -44,11 +46,13 @@ class PacedReads:
                     chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     return
-                now = monotonic()
-                gap = 0.8 * gap + 0.2 * (now - last)
-                last = now
+                waited = monotonic() - start
+                if waited > WAITED:
+                    # How long the network took to bring the next piece (after a
+                    # pause, the pieces are there already: nothing to learn).
+                    gap = 0.8 * gap + 0.2 * waited
                 yield chunk
-                if gap < FAST_GAP and now - start > WAITED:
+                if gap < FAST_GAP and len(chunk) < BACKLOG:
                     self.pauses += 1
                     await asyncio.sleep(PAUSE)
         finally:
