@@ -206,3 +206,48 @@ def test_a_continued_answer_renders_as_if_it_had_never_stopped(console: Console,
         document.render(console, WIDTH, final=True)
         assert document.text == text
         assert lines(document) == one_shot, f"cut at {cut}: {text[max(0, cut - 20):cut]!r}|{text[cut:cut + 20]!r}"
+
+
+def test_a_tail_seen_as_an_open_code_block_is_one_block_that_is_one() -> None:
+    """Frames skip parsing a tail that starts with a code block not yet closed
+    (it is the whole tail, and still growing): the parser agrees, for every cut
+    of answers after each of their fences, with the cursor and without, and
+    with fences it would not take as closing or opening ones."""
+    from chat_tui.ui.markdown_document import _open_fence, _top_level_blocks
+
+    odd = ("```python\nx = 1\n  ```\n````\n``` not a close\n~~~\n```\n\nText.\n\n~~~~ js\nx\n~~~~~\n\n"
+           "``` a`b\nnot a fence\n```\n\n``\ninline\n``\n\n```\n    ```\n```\n\nEnd.\n")
+    checked = 0
+    for text in (CODE, WELCOME, odd, *(generated(s, 60) for s in range(3))):
+        starts = [i for i in range(len(text)) if text.startswith(("```", "~~~"), i) and (i == 0 or text[i - 1] == "\n")]
+        for start in starts:
+            for end in range(start + 3, min(len(text), start + 400) + 1):
+                tail = text[start:end]
+                if _open_fence(tail) is None:
+                    continue
+                checked += 1
+                for shown in (tail, tail + CURSOR):
+                    blocks = _top_level_blocks(shown)
+                    assert [kind for _, kind in blocks] == ["fence"], (tail, blocks)
+    assert checked > 500
+
+
+def test_a_fence_whose_language_is_still_arriving_looks_up_no_lexer_with_the_cursor(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chat_tui.ui.code_render as code_render
+
+    names: list[str] = []
+    original = code_render.lexer_for
+
+    def spy(name: str):  # type: ignore[no-untyped-def]
+        names.append(name)
+        return original(name)
+
+    monkeypatch.setattr(code_render, "lexer_for", spy)
+    document = MarkdownDocument()
+    for piece in ["Intro.\n\n", "```", "py", "th", "on", "\nx = 1\n", "```\n"]:
+        document.append(piece)
+        document.render(console, WIDTH, cursor=True)
+    assert names and all(CURSOR not in name for name in names)
+    assert "python" in names

@@ -50,9 +50,13 @@ def make_syntax(code: str, lexer_name: str, theme: str, padding: int | tuple[int
 class _CodeBlock(CodeBlock):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         code = str(self.text).rstrip()
-        lines = code_lines(code, self.lexer_name, self.theme, options.max_width)
+        # A fence whose info string is still arriving has the cursor after it:
+        # each such name would be looked up (in vain, scanning the installed
+        # lexer plugins, ~10 ms) as it grows.
+        lexer_name = self.lexer_name.replace(CURSOR, "") or "text"
+        lines = code_lines(code, lexer_name, self.theme, options.max_width)
         if lines is None:
-            yield make_syntax(code, self.lexer_name, self.theme, 1)
+            yield make_syntax(code, lexer_name, self.theme, 1)
             return
         new_line = Segment.line()
         for line in lines:
@@ -246,6 +250,8 @@ class MarkdownDocument:
         tail = self._tail
         if not tail.strip():
             return
+        if not final and limit is None and _open_fence(tail) is not None:
+            return  # an unclosed code block at the start: the whole tail is that one block
         blocks = _top_level_blocks(tail)
         keep = len(blocks) if final else len(blocks) - 1
         if limit is not None:
@@ -277,14 +283,17 @@ class MarkdownDocument:
                 self.cursor_at = (0, 0)
             return
         lines = self._render_open_fence(console, options, cursor)
+        first_type = "fence" if lines is not None else None
         if lines is None:
             self._fence = None
             shown = _hold_back_table_start(tail)
             lines = self._render_text(console, options, shown + CURSOR if cursor else shown) if shown.strip() else (
                 [[Segment(CURSOR)]] if cursor else [])
         if self._chunks:
-            first = _top_level_blocks(text)
-            if first and self._chunks[-1].needs_gap_after(first[0][1]):
+            if first_type is None:
+                first = _top_level_blocks(text)
+                first_type = first[0][1] if first else None
+            if first_type is not None and self._chunks[-1].needs_gap_after(first_type):
                 lines.insert(0, [])
         self._tail_lines = lines
         if cursor:
@@ -302,16 +311,10 @@ class MarkdownDocument:
         layout.
         """
         tail = self._tail
-        match = _FENCE_OPEN.match(tail)
+        match = _open_fence(tail)
         if match is None:
             return None
-        fence, info = match.group(1), match.group(2)
-        if fence[0] == "`" and "`" in info:
-            return None
-        closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.M)
-        if closing.search(tail, match.end()):
-            return None
-        lexer = info.strip().partition(" ")[0] or "text"
+        lexer = match.group(2).strip().partition(" ")[0] or "text"
         key = (len(self._chunks), match.group(0), options.max_width)
         state = self._fence
         if state is None or state.key != key:
@@ -345,6 +348,21 @@ class MarkdownDocument:
                                              new_lines=False)
             pads = self._pads[key] = (lines[0], lines[-1])
         return pads
+
+
+def _open_fence(tail: str) -> re.Match[str] | None:
+    """The opening line of the fenced code block `tail` starts with, if the
+    block is not closed yet (then all of `tail` is that block)."""
+    match = _FENCE_OPEN.match(tail)
+    if match is None:
+        return None
+    fence, info = match.group(1), match.group(2)
+    if fence[0] == "`" and "`" in info:
+        return None
+    closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.M)
+    if closing.search(tail, match.end()):
+        return None
+    return match
 
 
 def _hold_back_table_start(tail: str) -> str:

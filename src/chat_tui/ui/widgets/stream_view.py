@@ -80,6 +80,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._frame_handle: asyncio.TimerHandle | None = None
         self._blink_timer: Timer | None = None
         self._frame_cost = 0.0
+        self._frame_cpu = 0.0
         self._measuring = False
         self._cursor_shown = True
         self._last_frame = 0.0
@@ -186,12 +187,15 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self.refresh(changed, layout=self.document.height != old_height)
         if self.streaming and not self._measuring:
             # The whole cost of the frame is known once the screen shows it.
+            # (A bound method with no arguments: Textual inspects the signature
+            # of a callback it has not seen, such as a new partial, each time.)
             self._measuring = True
-            self.call_after_refresh(self._frame_shown, cpu)
+            self._frame_cpu = cpu
+            self.call_after_refresh(self._frame_shown)
 
-    def _frame_shown(self, cpu: float) -> None:
+    def _frame_shown(self) -> None:
         self._measuring = False
-        cost = time.thread_time() - cpu
+        cost = time.thread_time() - self._frame_cpu
         self._frame_cost = cost if not self._frame_cost else 0.7 * self._frame_cost + 0.3 * cost
 
     def _budget_interval(self) -> float:
