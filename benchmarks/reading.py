@@ -42,7 +42,7 @@ async def read_once(url: str, tokens: int, rate: float, mode: str) -> tuple[floa
                 direct = direct_body(response, 30.0)
                 assert direct is not None, "the body cannot be read directly"
                 chunks = direct
-            reads = PacedReads(chunks) if mode != "httpx as it comes" else chunks
+            reads = PacedReads(chunks, drains=mode == "direct paced") if mode != "httpx as it comes" else chunks
             async for chunk in reads:
                 pieces += 1
                 events += chunk.count(b"\n\n")

@@ -106,7 +106,7 @@ class Network:
 async def test_a_fast_streams_pieces_gather_and_none_is_held_back_long() -> None:
     network = Network([0.0003] * 800)
     got: list[tuple[float, bytes]] = []
-    reads = PacedReads(network.reads())
+    reads = PacedReads(network.reads(), drains=True)
     async for chunk in reads:
         got.append((time.monotonic(), chunk))
     assert b"".join(c for _, c in got) == b"".join(b"%d;" % i + b"x" * 40 for i in range(800))
@@ -123,7 +123,7 @@ async def test_a_fast_streams_pieces_gather_and_none_is_held_back_long() -> None
 async def test_a_stream_that_slows_down_is_no_longer_paused() -> None:
     network = Network([0.0003] * 400 + [0.04] * 6)
     got: list[float] = []
-    async for _ in PacedReads(network.reads()):
+    async for _ in PacedReads(network.reads(), drains=True):
         got.append(time.monotonic())
     slow_writes = network.written[-5:]  # (the first slow piece may still wait for a pause)
     slow_reads = got[-5:]
@@ -136,6 +136,24 @@ async def test_a_large_read_is_followed_by_the_next_at_once() -> None:
             await asyncio.sleep(0.0003)  # (each read waits a little: the stream looks fast)
             yield b"y" * pacing.BACKLOG
 
-    reads = PacedReads(backlog())
+    reads = PacedReads(backlog(), drains=True)
     assert len(await read_all(reads)) == 80 * pacing.BACKLOG
     assert reads.pauses == 0
+
+
+async def test_pieces_handed_over_one_at_a_time_are_not_held_back() -> None:
+    """Read through httpx, a read hands over one HTTP chunk, and more may be
+    buffered behind it: only reads that waited are followed by a pause."""
+
+    async def one_at_a_time() -> AsyncIterator[bytes]:
+        for burst in range(40):
+            await asyncio.sleep(0.0005)  # (the read that waits: the stream is fast)
+            for i in range(25):
+                yield b"%d.%d;" % (burst, i)  # (buffered behind it: no wait)
+
+    reads = PacedReads(one_at_a_time())
+    start = time.monotonic()
+    data = await read_all(reads)
+    assert data == b"".join(b"%d.%d;" % (b, i) for b in range(40) for i in range(25))
+    assert reads.pauses > 0
+    assert time.monotonic() - start < 40 * (0.0005 + pacing.PAUSE) + 0.5  # not a pause per piece (6 s)

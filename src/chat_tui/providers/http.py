@@ -397,7 +397,8 @@ class HTTPStreamProvider:
                     yield _whole_response(parser, raw)
                     return
                 direct = direct_body(response, self.stall_timeout)
-                async for chunk in PacedReads(direct if direct is not None else response.aiter_bytes()):
+                reads = PacedReads(direct, drains=True) if direct is not None else PacedReads(response.aiter_bytes())
+                async for chunk in reads:
                     # One read may hold many events: none past the limit is read.
                     chunk = chunk[: self._max_answer + 1 - received]
                     received += len(chunk)

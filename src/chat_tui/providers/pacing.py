@@ -4,7 +4,8 @@ A fast provider writes each token as soon as it has it: at 5,000 tokens/s a
 piece arrives every 0.2 ms, and an idle client wakes up for each one (the event
 loop's poll, then httpx's, httpcore's and anyio's layers): about 180 µs of CPU
 per piece here, so reading alone would fill a core. Once the stream is fast,
-each read is followed by a short pause: the pieces that arrive meanwhile are
+each read of the connection (or, read through httpx, each read that waited for
+the network) is followed by a short pause: the pieces that arrive meanwhile are
 then taken in one read, without waking up for each (`benchmarks/reading.py`).
 A slow stream (a typical 50 tokens/s) is never paused, so its tokens are not
 delayed at all; a fast one's by at most `PAUSE`, a quarter of a frame. The
@@ -31,8 +32,14 @@ BACKLOG = 32768
 class PacedReads:
     """Iterate `chunks` (an HTTP body's pieces), pausing as described above."""
 
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], *, drains: bool = False) -> None:
+        """`drains`: each read of `chunks` takes all that has arrived (a read of
+        the connection); then every read of a fast stream is followed by a
+        pause. Otherwise (httpx hands a body over one HTTP chunk at a time, and
+        more may be waiting behind it) only a read that waited for the network
+        is: pausing after each piece would hold buffered pieces back."""
         self._chunks = chunks
+        self._drains = drains
         self.pauses = 0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -52,7 +59,7 @@ class PacedReads:
                     # pause, the pieces are there already: nothing to learn).
                     gap = 0.8 * gap + 0.2 * waited
                 yield chunk
-                if gap < FAST_GAP and len(chunk) < BACKLOG:
+                if gap < FAST_GAP and (self._drains or waited > WAITED) and len(chunk) < BACKLOG:
                     self.pauses += 1
                     await asyncio.sleep(PAUSE)
         finally:
