@@ -46,12 +46,13 @@ class _Styles:
     def __init__(self, theme: SyntaxTheme) -> None:
         self.theme = theme
         self.base = theme.get_background_style()
-        self._cache: dict[object, Style] = {}
+        self.known: dict[object, Style] = {}
+        """The styles worked out so far (looked up directly in the hot loop)."""
 
     def __getitem__(self, token_type: object) -> Style:
-        style = self._cache.get(token_type)
+        style = self.known.get(token_type)
         if style is None:
-            style = self._cache[token_type] = self.base + self.theme.get_style_for_token(token_type)  # type: ignore[arg-type]
+            style = self.known[token_type] = self.base + self.theme.get_style_for_token(token_type)  # type: ignore[arg-type]
         return style
 
 
@@ -68,19 +69,34 @@ def code_lines(code: str, lexer_name: str, theme_name: str, width: int, *, paddi
     inner = width - 2
     styles = _styles(theme_name)
     base = styles.base
+    known = styles.known
     lines: list[Line] = [[]]
     widths = [0]
+    line = lines[0]
+    used = 0
     for token_type, value in lexer_for(lexer_name).get_tokens(code):
-        style = styles[token_type]
+        style = known.get(token_type)
+        if style is None:
+            style = styles[token_type]
+        if "\n" not in value:  # most tokens: a piece of one line
+            if value:
+                line.append(Segment(value, style))
+                # (Printable ASCII is a cell a character: what `cell_len` finds, sooner.)
+                used += len(value) if value.isascii() and value.isprintable() else cell_len(value)
+            continue
         first = True
         for part in value.split("\n"):
             if not first:
-                lines.append([])
+                widths[-1] = used
+                line = []
+                lines.append(line)
                 widths.append(0)
+                used = 0
             first = False
             if part:
-                lines[-1].append(Segment(part, style))
-                widths[-1] += cell_len(part)
+                line.append(Segment(part, style))
+                used += len(part) if part.isascii() and part.isprintable() else cell_len(part)
+    widths[-1] = used
     if not lines[-1] and not code.endswith("\n"):
         lines.pop()  # the newline the lexer adds at the end
         widths.pop()
