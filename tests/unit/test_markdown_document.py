@@ -253,7 +253,9 @@ def test_a_fence_whose_language_is_still_arriving_looks_up_no_lexer_with_the_cur
     assert "python" in names
 
 
-@pytest.mark.parametrize("code", ["plain = 'ascii'", "bell = '\x07'; esc = '\x1b'", "wide = '日本語 ü'", "x\n\ny = 2\n"])
+@pytest.mark.parametrize(
+    "code", ["plain = 'ascii'", "bell = '\x07'; esc = '\x1b'", "wide = '日本語 ü'", "x\n\ny = 2\n"]
+)
 def test_code_lines_are_exactly_as_wide_as_the_block(code: str) -> None:
     """Widths are counted as Rich counts cells (a printable ASCII token by its
     length, anything else by `cell_len`): every line fills the block exactly."""
