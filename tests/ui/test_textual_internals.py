@@ -51,6 +51,25 @@ def test_a_repaint_request_is_still_a_flag_read_when_the_widget_is_idle() -> Non
     assert "messages.Update(self)" in source.split("if self._repaint_required:", 1)[1]
 
 
+def test_the_screen_is_still_painted_by_a_timer_that_idle_resumes() -> None:
+    """`PaintSoon` paints from `Screen._on_idle` by calling what the update timer
+    calls; that relies on idle resuming the timer when a layout or repaint is
+    due, and on the timer's callback pausing the timer and doing the paint."""
+    from textual.screen import Screen
+
+    from chat_tui.ui.screens.chat import ChatScreen
+    from chat_tui.ui.textual_internals import PaintSoon
+
+    idle = inspect.getsource(Screen._on_idle)
+    assert "self._layout_required" in idle and "self._dirty_widgets" in idle
+    assert "self._update_timer.resume()" in idle
+    tick = inspect.getsource(Screen._on_timer_update)
+    assert "self._update_timer.pause()" in tick and "self._refresh_layout(" in tick
+    assert "self._compositor_refresh()" in tick
+    assert 'self._on_timer_update, name="screen_update"' in inspect.getsource(Screen._update_timer.fget)
+    assert ChatScreen._on_idle is PaintSoon._on_idle
+
+
 def test_handle_exception_is_still_there() -> None:
     assert callable(App._handle_exception)
     assert list(inspect.signature(App._handle_exception).parameters) == ["self", "error"]

@@ -185,6 +185,11 @@ class MarkdownStreamView(LayoutOnce, Widget):
         # when the height changed (the lines above keep Textual's cached cells).
         changed = Region(0, first_changed, width, max(1, self.document.height - first_changed))
         self.refresh(changed, layout=self.document.height != old_height)
+        if not old_height and self.document.height and self.streaming:
+            # The answer's first text: on screen as soon as the screen is free.
+            paint_soon = getattr(self.screen, "paint_soon", None)
+            if paint_soon is not None:
+                paint_soon()
         if self.streaming and not self._measuring:
             # The whole cost of the frame is known once the screen shows it.
             # (A bound method with no arguments: Textual inspects the signature
