@@ -20,44 +20,46 @@ from chat_tui.errors import ErrorKind, ProviderError
 
 
 class Record:
-    """A small record: its fields are its `__slots__`, compared and shown like a
-    dataclass's. (Dataclasses compile their methods at import: 0.7 ms each,
-    and the app defines these before its first frame.)"""
+    """A small record: its fields are its `__match_args__` (kept in `__slots__`,
+    by the class or a base), compared and shown like a dataclass's.
+    (Dataclasses compile their methods at import: 0.7 ms each, and the app
+    defines these before its first frame.)"""
 
     __slots__ = ()
+    __match_args__: tuple[str, ...] = ()
     __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+        return all(getattr(self, name) == getattr(other, name) for name in self.__match_args__)
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
         return f"{type(self).__name__}({fields})"
 
 
-class TextDelta(Record):
+class _Text(Record):
+    """A piece of text of some kind (an event of each kind is its own type)."""
+
     __slots__ = __match_args__ = ("text",)
 
     def __init__(self, text: str) -> None:
         self.text = text
 
 
-class ReasoningDelta(Record):
-    __slots__ = __match_args__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
+class TextDelta(_Text):
+    __slots__ = ()
 
 
-class RefusalDelta(Record):
+class ReasoningDelta(_Text):
+    __slots__ = ()
+
+
+class RefusalDelta(_Text):
     """OpenAI's `delta.refusal`: the model declines; shown as the answer."""
 
-    __slots__ = __match_args__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
+    __slots__ = ()
 
 
 class ToolCallStarted(Record):

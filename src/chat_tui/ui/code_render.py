@@ -61,6 +61,11 @@ def _styles(theme_name: str) -> _Styles:
     return _Styles(theme_for(theme_name))
 
 
+def _cells(text: str) -> int:
+    """`cell_len(text)`, sooner for printable ASCII (a cell a character)."""
+    return len(text) if text.isascii() and text.isprintable() else cell_len(text)
+
+
 def code_lines(code: str, lexer_name: str, theme_name: str, width: int, *, padding: bool = True) -> list[Line] | None:
     """The lines of a highlighted code block `width` cells wide (with Rich's one
     cell of padding around it), or None when Rich must draw it (tabs, long lines)."""
@@ -81,8 +86,7 @@ def code_lines(code: str, lexer_name: str, theme_name: str, width: int, *, paddi
         if "\n" not in value:  # most tokens: a piece of one line
             if value:
                 line.append(Segment(value, style))
-                # (Printable ASCII is a cell a character: what `cell_len` finds, sooner.)
-                used += len(value) if value.isascii() and value.isprintable() else cell_len(value)
+                used += _cells(value)
             continue
         first = True
         for part in value.split("\n"):
@@ -95,7 +99,7 @@ def code_lines(code: str, lexer_name: str, theme_name: str, width: int, *, paddi
             first = False
             if part:
                 line.append(Segment(part, style))
-                used += len(part) if part.isascii() and part.isprintable() else cell_len(part)
+                used += _cells(part)
     widths[-1] = used
     if not lines[-1] and not code.endswith("\n"):
         lines.pop()  # the newline the lexer adds at the end
