@@ -65,9 +65,16 @@ def _visible(cells: list[list[tuple[str, object]]]) -> list[list[tuple[str, obje
     return [[(c, style.bgcolor if c == " " else style) for c, style in line] for line in cells]
 
 
+@pytest.mark.parametrize("no_color", [False, True])
 async def test_screen_while_streaming_equals_a_fresh_paint(
-    server: SSETestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: SSETestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_color: bool
 ) -> None:
+    """(With NO_COLOR, Textual's line filters turn every style grey: the app's
+    own shortcut for the answer's lines must filter them as Textual would.)"""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
     pieces = [ANSWER[i:i + 7] for i in range(0, len(ANSWER), 7)]
     server.queue(openai_text_reply(pieces, delay=0.02))
     app = make_app(open_store(tmp_path), base_url=server.base_url)

@@ -116,6 +116,8 @@ class CachedScrollBar(ScrollBar):
         self._drawn: list[Strip] = []
         self._shown_key: object = None
         """The key of the bar as last drawn whole (what the screen shows of it)."""
+        self._look: object = None
+        self._line_cache: dict[Segment, Strip] = {}
 
     def _bar_segments(self) -> list[Segment] | None:
         renderer = self.render()
@@ -163,16 +165,26 @@ class CachedScrollBar(ScrollBar):
             if segments is None:
                 self._drawn = super().render_lines(self.size.region)
             else:
+                # A bar is a few kinds of line (track, thumb, the thumb's ends)
+                # repeated: each kind is made once, while the bar's look holds.
                 width = self.size.width
                 base = self.visual_style.rich_style
                 background = self.background_colors[1]
                 filters = self.get_line_filters()
-                self._drawn = []
+                look = (width, base, background, tuple(filters))
+                if look != self._look:
+                    self._look = look
+                    self._line_cache = {}
+                cache = self._line_cache
+                drawn = self._drawn = []
                 for segment in segments:
-                    strip = Strip([Segment(segment.text, base + segment.style)], width)
-                    for line_filter in filters:
-                        strip = strip.apply_filter(line_filter, background)
-                    self._drawn.append(strip)
+                    strip = cache.get(segment)
+                    if strip is None:
+                        strip = Strip([Segment(segment.text, base + segment.style)], width)
+                        for line_filter in filters:
+                            strip = strip.apply_filter(line_filter, background)
+                        cache[segment] = strip
+                    drawn.append(strip)
         lines = self._drawn[crop.y : crop.bottom]
         if crop.x or crop.width != self.size.width:
             lines = [line.crop(crop.x, crop.right) for line in lines]
@@ -182,6 +194,7 @@ class CachedScrollBar(ScrollBar):
         super().notify_style_update()
         self._drawn_key = None
         self._shown_key = None
+        self._look = None
 
 
 class CachedVerticalScrollBar:

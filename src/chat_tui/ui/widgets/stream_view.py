@@ -23,6 +23,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
@@ -90,6 +91,11 @@ class MarkdownStreamView(LayoutOnce, Widget):
         """Characters per second arriving (smoothed)."""
         self._interval = self.FRAME_INTERVAL
         self._strips: dict[int, Strip] = {}
+        """Lines as shown (see `_shown_line`), by line number."""
+        self._line_styles: dict[Style | None, Style] = {}
+        """A line's style -> as shown (see `_shown_style`)."""
+        self._look: tuple = ()
+        """What shown lines and styles depend on besides the widget's style: line filters, background, width."""
         self._base_style: Style | None = None
         self._plain: bool | None = None
         self.frames = 0
@@ -247,6 +253,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._base_style = None
         self._plain = None
         self._strips.clear()
+        self._line_styles.clear()
 
     def prepare(self, width: int, blocks: int = 2) -> bool:
         """Render up to `blocks` more blocks of a saved answer ahead of time, at
@@ -274,20 +281,65 @@ class MarkdownStreamView(LayoutOnce, Widget):
         if not self._is_plain() or (self.auto_links and self.hover_style.link_id):
             return super().render_lines(crop)
         width = self.size.width
-        filters = self.get_line_filters()
-        background = self.background_colors[1]
-        render_line = self.render_line
+        look = (tuple(self.get_line_filters()), self.background_colors[1], width)
+        if look != self._look:
+            self._look = look
+            self._strips.clear()
+            self._line_styles.clear()
+        strips = self._strips
         lines = []
         for y in crop.line_range:
-            strip = render_line(y)
-            if strip.cell_length > width:
-                strip = strip.crop(0, width)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
+            strip = strips.get(y)
+            if strip is None:
+                strip = strips[y] = self._shown_line(y, width)
             lines.append(strip)
         if crop.x or crop.width != width:
             lines = [line.crop(crop.x, crop.right) for line in lines]
         return lines
+
+    def _shown_line(self, y: int, width: int) -> Strip:
+        """Line `y` as the screen shows it: on the widget's style, through the
+        app's line filters, cropped or padded to `width`. What `render_line`
+        and Textual's filtering make (`_filtered`), in one pass: each of the
+        line's few styles is worked out once and kept (~70 -> ~25 µs a line)."""
+        styles = self._line_styles
+        segments = []
+        cells = 0
+        for text, style, control in self._segments(y):
+            shown = styles.get(style)
+            if shown is None:
+                shown = self._shown_style(style)
+            if shown is None or control is not None:
+                return self._filtered(self.render_line(y), width)
+            cells += cell_len(text)
+            segments.append(Segment(text, shown))
+        if cells > width:
+            return self._filtered(self.render_line(y), width)
+        if cells < width:
+            segments.append(Segment(" " * (width - cells), styles.get(None) or self._shown_style(None)))
+        return Strip(segments, width)
+
+    def _shown_style(self, style: Style | None) -> Style | None:
+        """`style` on the widget's, through the line filters; None if the filters
+        do more than change a segment's style (then lines go the long way)."""
+        base = self._base()
+        segment = Segment("x", base + style if style is not None else base)
+        segments = [segment]
+        filters, background, _ = self._look
+        for line_filter in filters:
+            segments = line_filter.apply(segments, background)
+        if len(segments) != 1 or segments[0].text != "x" or segments[0].style is None:
+            return None
+        self._line_styles[style] = segments[0].style
+        return segments[0].style
+
+    def _filtered(self, strip: Strip, width: int) -> Strip:
+        if strip.cell_length > width:
+            strip = strip.crop(0, width)
+        filters, background, _ = self._look
+        for line_filter in filters:
+            strip = strip.apply_filter(line_filter, background)
+        return strip
 
     def _is_plain(self) -> bool:
         """Nothing in this widget's styles that Textual would draw over its lines."""
@@ -303,16 +355,19 @@ class MarkdownStreamView(LayoutOnce, Widget):
             )
         return self._plain
 
+    def _segments(self, y: int) -> list[Segment]:
+        segments = self.document.line(y)
+        cursor = self.document.cursor_at
+        if cursor is not None and not self._cursor_shown and y == self.document.finished_line_count + cursor[0]:
+            segments = [Segment(s.text.replace(self._cursor, " "), s.style, s.control) for s in segments]
+        return segments
+
+    def _base(self) -> Style:
+        style = self._base_style
+        if style is None:
+            style = self._base_style = self.rich_style  # costly (it walks the ancestors): once
+        return style
+
     def render_line(self, y: int) -> Strip:
-        strip = self._strips.get(y)
-        if strip is None:
-            segments = self.document.line(y)
-            cursor = self.document.cursor_at
-            if cursor is not None and not self._cursor_shown and y == self.document.finished_line_count + cursor[0]:
-                segments = [Segment(s.text.replace(self._cursor, " "), s.style, s.control) for s in segments]
-            style = self._base_style
-            if style is None:
-                style = self._base_style = self.rich_style  # costly (it walks the ancestors): once
-            strip = Strip(segments).apply_style(style).extend_cell_length(self.size.width, style)
-            self._strips[y] = strip
-        return strip
+        style = self._base()
+        return Strip(self._segments(y)).apply_style(style).extend_cell_length(self.size.width, style)
