@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 
 from textual.app import App
+from textual.geometry import Region
 from textual.scrollbar import ScrollBarRender
 from textual.widget import Widget
 
@@ -104,3 +105,65 @@ def test_the_vertical_scrollbar_is_still_made_as_cached_vertical_scrollbar_makes
 def test_blank_widgets_are_still_painted_as_blank_lines() -> None:
     assert "if self.BLANK:" in inspect.getsource(Widget.render_lines)
     assert "if self.BLANK:" in inspect.getsource(Widget.render_line)
+
+
+def test_textual_still_draws_every_widget_whose_container_meets_an_update() -> None:
+    """`CroppedCompositor._get_renders` replaces Textual's: same signature, same
+    yield (region, clip, the lines of the part shown), a narrower choice."""
+    from textual._compositor import Compositor
+
+    from chat_tui.ui.screens.chat import ChatScreen
+    from chat_tui.ui.textual_internals import CroppedCompositor
+
+    assert list(inspect.signature(Compositor._get_renders).parameters) == ["self", "crop"]
+    source = inspect.getsource(Compositor._get_renders)
+    assert "if crop_overlaps(clip)" in source
+    assert "widget.render_lines(" in source and "for widget, (region, clip) in visible_widgets.items()" in source
+    assert "renders = self._get_renders(crop)" in inspect.getsource(Compositor._render_chops)
+    assert "self._compositor = CroppedCompositor()" in inspect.getsource(ChatScreen.__init__)
+    assert issubclass(CroppedCompositor, Compositor)
+
+
+async def test_an_update_draws_only_the_widgets_it_shows_and_what_it_draws_is_textuals(
+    tmp_path, monkeypatch
+) -> None:
+    from textual._compositor import Compositor
+
+    from chat_tui.ui.widgets.header_bar import HeaderBar
+    from tests.support.app import make_app, open_store
+    from tests.support.pilot import send, wait_for
+
+    app = make_app(open_store(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "Show me a table and some code")
+        await wait_for(lambda: app.screen._streaming_view is None, timeout=10)
+        await pilot.pause()
+        screen = app.screen
+        compositor = screen._compositor
+        drawn: list[str] = []
+        original = Widget.render_lines
+
+        def counting(self: Widget, crop):  # noqa: ANN001, ANN202
+            drawn.append(type(self).__name__)
+            return original(self, crop)
+
+        monkeypatch.setattr(Widget, "render_lines", counting)
+        transcript = screen.transcript.region
+        header = screen.query_one(HeaderBar).region
+        crops = [transcript, header, transcript.union(header), Region(3, 5, 10, 3), Region(0, 23, 80, 1),
+                 screen.size.region]
+        for crop in crops:
+            everywhere = lambda y: True  # noqa: E731
+            ours = compositor._render_chops(crop, everywhere)
+            with monkeypatch.context() as patch:
+                patch.setattr(type(compositor), "_get_renders", Compositor._get_renders)
+                theirs = compositor._render_chops(crop, everywhere)
+            for y in crop.line_range:
+                for x, strip in theirs[y].items():
+                    cut_end = [c for c in compositor.cuts[y] if c > x][0]
+                    if x < crop.right and cut_end > crop.x:  # a piece of the update
+                        assert ours[y][x] is not None and ours[y][x].text == strip.text, (crop, y, x)
+                        assert list(ours[y][x]) == list(strip), (crop, y, x)
+        drawn.clear()
+        compositor._render_chops(transcript, lambda y: True)
+        assert "HeaderBar" not in drawn and "Footer" not in drawn and drawn

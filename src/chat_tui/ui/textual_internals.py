@@ -24,6 +24,11 @@ the job:
   tick waits for the next one. The first text of an answer (the moment a
   person waits for) is painted as soon as the screen is idle instead, from
   `Screen._on_idle`, the way the timer would (`Screen._on_timer_update`).
+* `CroppedCompositor`: for a partial screen update Textual draws every widget
+  whose container meets the updated area, and keeps only what falls in it
+  (`Compositor._get_renders`); while an answer streams that was the header,
+  footer and prompt at every frame. The chat screen's compositor draws only
+  the widgets whose visible part meets it.
 * `report_error`: what Textual does with an exception raised in a timer
   callback (show it, exit), for a callback scheduled straight on the event loop
   (a Textual timer per frame costs a task and a message).
@@ -35,10 +40,12 @@ message text among them) to the terminal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
 from rich.style import Style
+from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
@@ -93,6 +100,28 @@ class PaintSoon:
             screen._on_timer_update()  # (what the timer calls; it pauses the timer first)
             return
         await super()._on_idle(event)  # type: ignore[misc]
+
+
+class CroppedCompositor(Compositor):
+    """A screen's compositor that draws only the widgets an update can show.
+
+    For a partial screen update Textual asks every widget whose *container*
+    meets the updated area for its lines (`Compositor._get_renders`), and then
+    uses only those in the area: while an answer streams, the header, the
+    footer and the prompt were drawn at every frame and thrown away (~3 ms of
+    CPU per 1,000 tokens). Here a widget is asked only when the part of it on
+    screen meets the area; what is drawn is otherwise Textual's."""
+
+    def _get_renders(self, crop: Region | None = None) -> Iterable[tuple[Region, Region, list[Strip]]]:
+        if crop is None:
+            yield from super()._get_renders(crop)
+            return
+        overlaps = crop.overlaps
+        intersection = Region.intersection
+        for widget, (region, clip) in self.visible_widgets.items():
+            x, y, width, height = intersection(region, clip)
+            if width and height and overlaps(Region(x, y, width, height)):
+                yield region, clip, widget.render_lines(Region(x - region.x, y - region.y, width, height))
 
 
 def report_error(app: App[object], error: Exception) -> None:

@@ -33,7 +33,7 @@ from chat_tui.providers.events import (
 )
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.blank import BlankBackground
-from chat_tui.ui.textual_internals import PaintSoon
+from chat_tui.ui.textual_internals import CroppedCompositor, PaintSoon
 from chat_tui.ui.widgets.header_bar import HeaderBar
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.message_view import (
@@ -107,6 +107,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
 
     def __init__(self, engine: ChatEngine, conversation_id: int | None = None) -> None:
         super().__init__()
+        self._compositor = CroppedCompositor()
         self.engine = engine
         self.conversation_id = conversation_id
         self._streaming_view: AssistantMessageView | None = None
