@@ -85,6 +85,9 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._measuring = False
         self._cursor_shown = True
         self._last_frame = 0.0
+        self._last_due = 0.0
+        """When the last frame was due (its place on the frame grid)."""
+        self._next_due = 0.0
         self._chars_since_frame = 0
         self._last_append = 0.0
         self._rate = 0.0
@@ -134,8 +137,15 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._dirty = True
         if self._frame_handle is None and self.is_mounted:
             # A plain event-loop timer: a Textual timer per frame costs a task and a message.
-            delay = max(0.0, self._last_frame + self._interval - time.monotonic())
-            self._frame_handle = asyncio.get_running_loop().call_later(delay, self._frame_due)
+            # Frames keep to their grid: each is due an interval after the last
+            # was due, not after it ran (the event loop runs a timer a little
+            # late, and 40 frames a second became ~37). After a pause, at once.
+            now = time.monotonic()
+            due = self._last_due + self._interval
+            if due < now - self._interval:
+                due = now
+            self._next_due = max(due, now)
+            self._frame_handle = asyncio.get_running_loop().call_later(self._next_due - now, self._frame_due)
 
     def _frame_due(self) -> None:
         self._frame_handle = None
@@ -150,6 +160,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         if self._frame_handle is not None:
             self._frame_handle.cancel()
             self._frame_handle = None
+            self._next_due = 0.0
 
     def on_unmount(self) -> None:
         self._stop_frame()
@@ -178,6 +189,8 @@ class MarkdownStreamView(LayoutOnce, Widget):
             self._rate = 0.5 * self._rate + 0.5 * rate if self._rate else rate
         self._chars_since_frame = 0
         self._last_frame = start
+        self._last_due = self._next_due if self._next_due and start - self._next_due < self._interval else start
+        self._next_due = 0.0
         cpu = time.thread_time()
         old_height = self.document.height
         first_changed = self._render(width)
