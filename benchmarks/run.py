@@ -141,7 +141,7 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float,
         # At a frame, or at a layout (the first text can be drawn by the layout
         # that gives the answer its width).
         first_changed = original_render(self, width)
-        rendered[0] = len(self.document.text)
+        rendered[0] = self.document.length
         return first_changed
 
     def compositor_refresh(self: Screen) -> None:

@@ -200,12 +200,16 @@ def test_a_continued_answer_renders_as_if_it_had_never_stopped(console: Console,
         assert document.cursor_at is None
         document.reopen()
         rest = text[cut:]
+        assert document.length == cut
         for i in range(0, len(rest), 37):
             document.append(rest[i : i + 37])
             document.render(console, WIDTH, cursor=True)
+            assert document.length == len(document.text) == cut + min(i + 37, len(rest))
         document.render(console, WIDTH, final=True)
-        assert document.text == text
+        assert document.text == text and document.length == len(text)
         assert lines(document) == one_shot, f"cut at {cut}: {text[max(0, cut - 20):cut]!r}|{text[cut:cut + 20]!r}"
+        document.set_text("new")
+        assert document.length == 3
 
 
 def test_a_tail_seen_as_an_open_code_block_is_one_block_that_is_one() -> None:

@@ -158,6 +158,7 @@ class MarkdownDocument:
         self._chunks: list[_Chunk] = []
         self._lines: list[Line] = []  # all finished chunks' lines, joined
         self._tail = ""
+        self._finished_chars = 0
         self._tail_lines: list[Line] = []
         self._width = 0
         self._code_theme = code_theme
@@ -171,12 +172,18 @@ class MarkdownDocument:
     def text(self) -> str:
         return "".join(c.text for c in self._chunks) + self._tail
 
+    @property
+    def length(self) -> int:
+        """`len(self.text)`, without joining the text."""
+        return self._finished_chars + len(self._tail)
+
     def append(self, text: str) -> None:
         self._tail += text
 
     def set_text(self, text: str) -> None:
         self._chunks.clear()
         self._lines.clear()
+        self._finished_chars = 0
         self._tail = text
 
     def reopen(self) -> None:
@@ -187,6 +194,7 @@ class MarkdownDocument:
         if not self._chunks or self._tail:
             return
         last = self._chunks.pop()
+        self._finished_chars -= len(last.text)
         self._tail = last.text
         del self._lines[len(self._lines) - len(last.lines):]
         if self._chunks and self._chunks[-1].needs_gap_after(last.first_type):
@@ -269,6 +277,7 @@ class MarkdownDocument:
             if self._chunks and self._chunks[-1].needs_gap_after(kind):
                 self._lines.append([])
             self._chunks.append(chunk)
+            self._finished_chars += len(text)
             self._lines.extend(chunk.lines)
         self._tail = "" if keep == len(blocks) else tail[offsets[blocks[keep][0]]:]
 
