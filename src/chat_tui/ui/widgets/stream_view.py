@@ -46,7 +46,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
     }
     """
 
-    FRAME_INTERVAL = 1 / 40
+    FRAME_INTERVAL = 1 / 32
     """The shortest time between two renders while streaming (the frame-rate setting)."""
     MAX_FRAME_INTERVAL = 0.2
     """The longest (unless the frame-rate setting asks for longer)."""
@@ -139,7 +139,8 @@ class MarkdownStreamView(LayoutOnce, Widget):
             # A plain event-loop timer: a Textual timer per frame costs a task and a message.
             # Frames keep to their grid: each is due an interval after the last
             # was due, not after it ran (the event loop runs a timer a little
-            # late, and 40 frames a second became ~37). After a pause, at once.
+            # late, and frames came a few percent less often than set). After
+            # a pause, at once.
             now = time.monotonic()
             due = self._last_due + self._interval
             if due < now - self._interval:
