@@ -25,9 +25,12 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from run import free_port, start_server  # noqa: E402
 
 
-async def main_async(tokens: int, rate: float, idle: float, frame_rate: float = 40.0) -> tuple[float, float]:
-    """Share of one core (%) while streaming, then while idle."""
+async def main_async(tokens: int, rate: float, idle: float, frame_rate: float | None = None) -> tuple[float, float]:
+    """Share of one core (%) while streaming, then while idle (`frame_rate`: the app's default when None)."""
     from chat_tui.config import Settings
+
+    if frame_rate is None:
+        frame_rate = Settings().frame_rate
     from chat_tui.providers.openai_compat import OpenAICompatProvider
     from chat_tui.store import Store
     from chat_tui.ui.app import ChatApp
@@ -72,7 +75,10 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=5.0, help="seconds measured idle after the answer")
     parser.add_argument("--repeat", type=int, default=1, help="runs per frame rate (the summary gives the median)")
     args = parser.parse_args()
-    frame_rates = args.frame_rates or [40.0, 2.0]
+    from chat_tui.config import Settings
+
+    default = Settings().frame_rate
+    frame_rates = args.frame_rates or [default, 2.0]
     results: dict[float, list[tuple[float, float]]] = {}
     for frame_rate in frame_rates:
         for _ in range(args.repeat):
@@ -83,7 +89,7 @@ def main() -> None:
     for frame_rate, runs in results.items():
         streaming = sorted(r[0] for r in runs)[len(runs) // 2]
         idle_share = sorted(r[1] for r in runs)[len(runs) // 2]
-        label = f"{frame_rate:g}" + (" (default)" if frame_rate == 40 else "")
+        label = f"{frame_rate:g}" + (" (default)" if frame_rate == default else "")
         print(f"  {label:>10} | {streaming:7.1f} % | {idle_share:4.1f} %")
 
 
