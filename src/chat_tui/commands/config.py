@@ -25,7 +25,7 @@ EXAMPLE = '''\
 system_prompt = ""
 
 # Screen updates per second while an answer streams (1-240).
-frame_rate = 32
+frame_rate = 36
 
 # Seconds without any data before a stream counts as stalled.
 stall_timeout = 30

@@ -46,7 +46,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
     }
     """
 
-    FRAME_INTERVAL = 1 / 32
+    FRAME_INTERVAL = 1 / 36
     """The shortest time between two renders while streaming (the frame-rate setting)."""
     MAX_FRAME_INTERVAL = 0.2
     """The longest (unless the frame-rate setting asks for longer)."""
