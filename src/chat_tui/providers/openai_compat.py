@@ -225,9 +225,6 @@ class OpenAIStreamParser:
         self._learned = 0
         self.template_reads = 0
         """Chunks read by their template (for tests and benchmarks)."""
-        self._last_chunk: dict[str, Any] = {}
-        self._last_delta: dict[str, Any] | None = None
-        """The answer's delta of the chunk just parsed, if that chunk may be a template."""
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         data = event.data
@@ -237,34 +234,36 @@ class OpenAIStreamParser:
             if content is not None:
                 self.template_reads += 1
                 return [TextDelta(content)] if content else []
-        out = self._feed(event)
+        out, answer = self._feed(event)
         if (
-            self.TEMPLATES
+            answer is not None
+            and self.TEMPLATES
             and self._learned < self.MAX_LEARNED
             and len(out) == 1
             and type(out[0]) is TextDelta
-            and self._last_delta is not None
         ):
             self._learned += 1
-            self._template = _ChunkTemplate.learn(event.event, data, self._last_chunk, self._last_delta) or template
+            self._template = _ChunkTemplate.learn(event.event, data, *answer) or template
         return out
 
-    def _feed(self, event: SSEEvent) -> list[StreamEvent]:
-        self._last_delta = None
+    def _feed(self, event: SSEEvent) -> tuple[list[StreamEvent], tuple[dict[str, Any], dict[str, Any]] | None]:
+        """The events of a chunk parsed in full, and (the chunk, its answer's
+        delta) if that chunk could be its stream's template."""
         data = event.data
         if data.strip() == "[DONE]":
             self.done = True
             self.finished = True
-            return []
+            return [], None
         try:
             chunk = _load(data)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             self.parse_errors += 1
-            return []
+            return [], None
         if not isinstance(chunk, dict):
             self.parse_errors += 1
-            return []
+            return [], None
         out: list[StreamEvent] = []
+        answer = None
         choices = chunk.get("choices")
         answered = 0
         if isinstance(choices, list):
@@ -279,15 +278,14 @@ class OpenAIStreamParser:
                 and choices[0].get("finish_reason") is None
                 and not delta.get("tool_calls")  # (a fragment without a name is kept, not shown)
             ):
-                self._last_chunk = chunk
-                self._last_delta = delta
+                answer = chunk, delta
         usage = chunk.get("usage")
         if isinstance(usage, dict) and usage:
             out.append(UsageReported(usage))
         error = chunk.get("error")
         if event.event == "error" or error:
             out.append(self._fail(error if error is not None else chunk))
-        return out
+        return out, answer
 
     def feed_whole(self, completion: dict[str, Any]) -> list[StreamEvent]:
         """A non-streamed `chat.completion`, read as if it were one chunk."""
