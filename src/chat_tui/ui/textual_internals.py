@@ -148,11 +148,11 @@ class CachedScrollBar(ScrollBar):
         self._look: object = None
         self._line_cache: dict[Segment, Strip] = {}
 
-    def _bar_segments(self) -> list[Segment] | None:
+    def _bar_segments(self, size: Size) -> list[Segment] | None:
         renderer = self.render()
         if not isinstance(renderer, ScrollBarRender) or not renderer.vertical:
             return None
-        width, height = self.size
+        width, height = size
         style = renderer.style
         if not isinstance(style, Style) or style.bgcolor is None or style.color is None:
             return None  # not what ScrollBar.render makes: no shortcut
@@ -176,27 +176,30 @@ class CachedScrollBar(ScrollBar):
         # request came too early to be seen as done, and cost a screen update of
         # its own (~1.4 ms here) at most frames. It is dropped when the bar on
         # screen, drawn whole, is what the bar would draw now.
-        if self._repaint_required and self._shown_key is not None and self._shown_key == self._key():
-            self._repaint_required = False
+        if self._repaint_required and self._shown_key is not None:
+            size = self.size  # (worked out from the screen's layout each time it is read: once)
+            if self._shown_key == self._key(size, self._bar_segments(size)):
+                self._repaint_required = False
         super()._check_refresh()
 
-    def _key(self, segments: list[Segment] | None = None) -> object:
-        segments = self._bar_segments() if segments is None else segments
-        return (self.size, tuple(segments)) if segments is not None else None
+    @staticmethod
+    def _key(size: Size, segments: list[Segment] | None) -> object:
+        return (size, tuple(segments)) if segments is not None else None
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        segments = self._bar_segments()
-        key = self._key(segments)
+        size = self.size
+        segments = self._bar_segments(size)
+        key = self._key(size, segments)
         # (Only a drawing of the whole bar tells what the screen shows of it.)
-        self._shown_key = key if crop == self.size.region else None
+        self._shown_key = key if crop == size.region else None
         if key is None or key != self._drawn_key:
             self._drawn_key = key
             if segments is None:
-                self._drawn = super().render_lines(self.size.region)
+                self._drawn = super().render_lines(size.region)
             else:
                 # A bar is a few kinds of line (track, thumb, the thumb's ends)
                 # repeated: each kind is made once, while the bar's look holds.
-                width = self.size.width
+                width = size.width
                 base = self.visual_style.rich_style
                 background = self.background_colors[1]
                 filters = self.get_line_filters()
@@ -215,7 +218,7 @@ class CachedScrollBar(ScrollBar):
                         cache[segment] = strip
                     drawn.append(strip)
         lines = self._drawn[crop.y : crop.bottom]
-        if crop.x or crop.width != self.size.width:
+        if crop.x or crop.width != size.width:
             lines = [line.crop(crop.x, crop.right) for line in lines]
         return lines
 
