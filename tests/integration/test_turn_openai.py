@@ -143,6 +143,27 @@ async def test_429_retry_after_as_an_http_date(setup: Setup, server: SSETestServ
     assert 25 <= delay <= 31
 
 
+@pytest.mark.parametrize(("retry_after", "said"), [("3600", "wait 60 min"), ("9000", "wait 2 h 30 min"),
+                                                   ("121", "wait 2 min")])
+async def test_429_asking_for_a_longer_wait_than_a_retry_is_not_retried_and_says_how_long(
+    setup: Setup, server: SSETestServer, retry_after: str, said: str
+) -> None:
+    """A quota that resets in an hour: retrying within the retry policy's
+    longest wait (120 s) would only fail again. The error says how long."""
+    engine, cid = setup()
+    server.queue(error_reply(429, "You exceeded your current quota", {"retry-after": retry_after}),
+                 openai_text_reply(["too soon"]))
+    turn = await run_turn(engine, cid, "hi")
+    assert_outcome(engine, turn, MessageStatus.ERROR, ErrorKind.RATE_LIMIT, "")
+    assert setup.sleeps.delays == [] and turn.retries == []  # type: ignore[attr-defined]
+    assert len(server.requests) == 1
+    assert turn.ended is not None and turn.ended.error is not None
+    message = turn.ended.error.message
+    assert "exceeded your current quota" in message and f"the server asks to {said} before trying again" in message
+    stored = engine.store.messages(cid)[-1]
+    assert stored.error_message == message
+
+
 async def test_429_every_time_gives_up_after_the_retries(setup: Setup, server: SSETestServer) -> None:
     engine, cid = setup(attempts=2)
     server.queue(*(error_reply(429, "Rate limit reached", {"retry-after": "3"}) for _ in range(3)))

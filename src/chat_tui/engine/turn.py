@@ -71,11 +71,32 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_retry_after: float = 120.0
 
+    def waits_too_long(self, error: ProviderError) -> bool:
+        """The server asks for a longer wait than a retry would: a quota that
+        resets in an hour, say. Retrying sooner would only fail again."""
+        return error.retry_after is not None and error.retry_after > self.max_retry_after
+
     def delay(self, attempt: int, error: ProviderError) -> float:
         if error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after)
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return backoff * (0.5 + random.random() / 2)
+
+
+def _with_wait(error: ProviderError) -> ProviderError:
+    """`error`, its message saying how long the server asks to wait."""
+    assert error.retry_after is not None
+    seconds = round(error.retry_after)
+    if seconds < 120:
+        wait = f"{seconds} s"
+    elif seconds < 7200:
+        wait = f"{round(seconds / 60)} min"
+    else:
+        hours, minutes = divmod(round(seconds / 60), 60)
+        wait = f"{hours} h" + (f" {minutes} min" if minutes else "")
+    message = f"{error.message} (the server asks to wait {wait} before trying again)"
+    return ProviderError(error.kind, message, status=error.status, retry_after=error.retry_after, raw=error.raw,
+                         permanent=error.permanent)
 
 
 @dataclass(slots=True)
@@ -389,8 +410,12 @@ class ChatEngine:
             async with contextlib.aclosing(coalesced(self.provider.stream(rnd.request))) as stream:
                 async for batch in stream:
                     failure = next((e for e in batch if isinstance(e, StreamFailed)), None)
+                    if failure is not None and self.retry.waits_too_long(failure.error):
+                        # Not retried: the message says when the server will take the request.
+                        batch = [StreamFailed(_with_wait(failure.error), failure.finish_reason)
+                                 if e is failure else e for e in batch]
                     # Content in the same batch as the failure was received: keep it, no retry.
-                    if (failure is not None and not state.has_content and failure.error.retryable
+                    elif (failure is not None and not state.has_content and failure.error.retryable
                             and attempt < self.retry.attempts
                             and not any(isinstance(e, (TextDelta, ReasoningDelta, RefusalDelta, ToolCallStarted))
                                         for e in batch)):
