@@ -80,7 +80,7 @@ def test_tokens_with_any_content_read_the_same(obfuscation: bool, separators: tu
                                                      ensure_ascii=rng.random() < 0.5)))
     got_fast, got_full, parser = _both(events)
     assert got_fast == got_full
-    assert parser._template is not None and parser._learned == 1 and parser.template_reads == 199
+    assert parser.templates_learnt == 1 and parser.template_reads == 199
 
 
 def _mutations(data: str, rng: random.Random, count: int) -> list[str]:
@@ -166,8 +166,19 @@ def test_a_template_is_learnt_again_when_the_chunks_change_but_not_forever() -> 
     rest = [SSEEvent("message", json.dumps(_chunk(f"w{i}"))) for i in range(20)]
     got_fast, got_full, parser = _both(first + rest)
     assert got_fast == got_full
-    assert parser._learned == 2  # the first chunk's (with a role), then the tokens'
+    assert parser.templates_learnt == 2  # the first chunk's (with a role), then the tokens'
     changing = [SSEEvent("message", json.dumps(_chunk(f"w{i}", created=i))) for i in range(50)]
     got_fast, got_full, parser = _both(changing)
     assert got_fast == got_full
-    assert parser._learned == OpenAIStreamParser.MAX_LEARNED
+    assert parser.templates_learnt == OpenAIStreamParser.MAX_LEARNED and parser.template_reads == 0
+
+
+def test_a_server_that_stamps_chunks_with_the_second_keeps_its_templates() -> None:
+    """llama.cpp's server writes the current second into each chunk: a new
+    template each second, for as long as the answer lasts."""
+    events = [SSEEvent("message", json.dumps(_chunk(f"w{i} ", created=1000 + i // 40))) for i in range(2000)]
+    got_fast, got_full, parser = _both(events)
+    assert got_fast == got_full
+    assert parser.template_reads == 2000 - 50  # all but each second's first chunk
+    assert parser.templates_learnt == 50
+

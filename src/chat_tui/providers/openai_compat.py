@@ -209,8 +209,11 @@ class OpenAIStreamParser:
     TEMPLATES = True
     """Read token chunks by their template (`_ChunkTemplate`); tests compare with False."""
     MAX_LEARNED = 8
-    """Templates tried per stream: a server whose chunks differ in more than
-    their strings has every chunk parsed in full, after a few tries."""
+    """Templates tried in a row without one that serves: a server whose chunks
+    differ in more than their strings has every chunk parsed in full after a
+    few tries. A template that reads `SERVED` chunks renews the allowance (a
+    server may stamp its chunks with the second they were sent)."""
+    SERVED = 16
 
     def __init__(self) -> None:
         self.finish_reason: str | None = None
@@ -223,8 +226,10 @@ class OpenAIStreamParser:
         self._failed = False
         self._template: _ChunkTemplate | None = None
         self._learned = 0
+        self._served = 0
         self.template_reads = 0
         """Chunks read by their template (for tests and benchmarks)."""
+        self.templates_learnt = 0
 
     def feed(self, event: SSEEvent) -> list[StreamEvent]:
         data = event.data
@@ -233,6 +238,9 @@ class OpenAIStreamParser:
             content = template.content(data)
             if content is not None:
                 self.template_reads += 1
+                self._served += 1
+                if self._served >= self.SERVED:
+                    self._learned = 0
                 return [TextDelta(content)] if content else []
         out, answer = self._feed(event)
         if (
@@ -243,7 +251,11 @@ class OpenAIStreamParser:
             and type(out[0]) is TextDelta
         ):
             self._learned += 1
-            self._template = _ChunkTemplate.learn(event.event, data, *answer) or template
+            learnt = _ChunkTemplate.learn(event.event, data, *answer)
+            if learnt is not None:
+                self._template = learnt
+                self._served = 0
+                self.templates_learnt += 1
         return out
 
     def _feed(self, event: SSEEvent) -> tuple[list[StreamEvent], tuple[dict[str, Any], dict[str, Any]] | None]:
