@@ -28,13 +28,13 @@ from run import free_port, start_server  # noqa: E402
 async def main_async(tokens: int, rate: float, idle: float, frame_rate: float | None = None) -> tuple[float, float]:
     """Share of one core (%) while streaming, then while idle (`frame_rate`: the app's default when None)."""
     from chat_tui.config import Settings
-
-    if frame_rate is None:
-        frame_rate = Settings().frame_rate
     from chat_tui.providers.openai_compat import OpenAICompatProvider
     from chat_tui.store import Store
     from chat_tui.ui.app import ChatApp
     from chat_tui.ui.widgets.message_view import AssistantMessageView
+
+    if frame_rate is None:
+        frame_rate = Settings().frame_rate
 
     port = free_port()
     server = start_server(port)

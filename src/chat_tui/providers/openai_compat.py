@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import json.decoder
 import json.scanner
+import re
 from typing import Any
 
 from chat_tui.errors import ErrorKind, ProviderError
@@ -152,26 +153,15 @@ def _string_span(data: str, key: str, value: Any) -> tuple[int, int] | None:
     if not isinstance(value, str):
         return None
     found = None
-    name = json.dumps(key)
-    pos = data.find(name)
-    while pos != -1:
-        i = pos + len(name)
-        while i < len(data) and data[i] in " \t\r\n":
-            i += 1
-        if i < len(data) and data[i] == ":":
-            i += 1
-            while i < len(data) and data[i] in " \t\r\n":
-                i += 1
-            if i < len(data) and data[i] == '"':
-                try:
-                    text, end = _scanstring(data, i + 1)
-                except ValueError:
-                    return None
-                if text == value:
-                    if found is not None:
-                        return None
-                    found = (i + 1, end)
-        pos = data.find(name, pos + 1)
+    for member in re.finditer(re.escape(json.dumps(key)) + r'[ \t\r\n]*:[ \t\r\n]*"', data):
+        try:
+            text, end = _scanstring(data, member.end())
+        except ValueError:
+            return None
+        if text == value:
+            if found is not None:
+                return None
+            found = (member.end(), end)
     return found
 
 
