@@ -67,3 +67,23 @@ async def test_without_prefill_the_model_is_asked_to_go_on(server: SSETestServer
     assert store.get_message(first.message_id).text == "The quick brown fox."
     await provider.aclose()
     store.close()
+
+
+async def test_a_code_block_cut_at_a_line_end_goes_on_with_its_indentation(
+    server: SSETestServer, tmp_path: Path
+) -> None:
+    """The seam drops white space the continuation doubles, but after a line end
+    the next line's indentation is its own (so is a nested list item's)."""
+    start = "Here:\n\n```python\ndef f():\n"
+    rest = "    return 1\n```\n\n- a\n"
+    server.queue(dropped_after(start), dropped_after(rest), openai_text_reply(["  - nested\n"]))
+    store = Store.open(tmp_path / "chat.sqlite3")
+    provider = OpenAICompatProvider(base_url=server.base_url, model="m")
+    engine = ChatEngine(store, provider, retry=RetryPolicy(attempts=0))
+    cid = engine.new_conversation()
+    first = await turn(engine, cid, "code")
+    await turn(engine, cid, continue_message_id=first.message_id)
+    await turn(engine, cid, continue_message_id=first.message_id)
+    assert store.get_message(first.message_id).text == start + rest + "  - nested\n"
+    await provider.aclose()
+    store.close()

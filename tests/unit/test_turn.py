@@ -32,6 +32,13 @@ from chat_tui.store import Store
         ("", "anything", 0),
         ("anything", "", 0),
         ("ends with fox", "fox", 0),  # three characters only
+        # After a line end, the next line's indentation is the continuation's own:
+        ("def f():\n", "    return 1", 0),
+        ("def f():\n", "\n    return 1", 1),
+        ("- a\n", "  - nested", 0),
+        ("para one\n\n", "\n  \n    code", 4),
+        ("a word ", "\n- item", 0),  # after a space, a line end is new
+        ("a word ", " \n- item", 1),
     ],
 )
 def test_seam_overlap(existing: str, continuation: str, expected: int) -> None:
@@ -73,6 +80,19 @@ def test_a_settled_seam_stays_settled() -> None:
                 settled_early += i < len(continuation)
                 break
     assert settled_early > 1000  # it does settle early, most of the time
+
+
+def test_a_settled_seam_stays_settled_across_line_ends() -> None:
+    rng = random.Random(13)
+    for _ in range(3000):
+        existing = "".join(rng.choice("a \n") for _ in range(rng.randint(1, 8)))
+        continuation = "".join(rng.choice("a \n\t") for _ in range(rng.randint(1, 12)))
+        for i in range(1, len(continuation) + 1):
+            if seam_settled(existing, continuation[:i]):
+                overlap = seam_overlap(existing, continuation[:i])
+                later = [seam_overlap(existing, continuation[:j]) for j in range(i, len(continuation) + 1)]
+                assert set(later) == {overlap}, (existing, continuation, i)
+                break
 
 
 @pytest.mark.parametrize(

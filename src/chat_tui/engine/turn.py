@@ -154,10 +154,22 @@ class _Round:
     """The id of the first message of this answer (None: this round's own)."""
 
 
+def _doubled_space(existing: str, continuation: str) -> int:
+    """The leading white space of `continuation` that doubles the white space
+    `existing` ends with: after a space, the spaces and tabs that follow it;
+    after a line end, the line ends (and the blank lines' spaces) before the
+    next line's indentation, which is kept (a code block or a nested list cut
+    at the end of a line goes on with its indentation)."""
+    lead = continuation[: len(continuation) - len(continuation.lstrip())]
+    if existing[-1] in "\r\n":
+        return max(lead.rfind("\n"), lead.rfind("\r")) + 1
+    return len(lead) - len(lead.lstrip(" \t"))
+
+
 def seam_overlap(existing: str, continuation: str, min_chars: int = 4) -> int:
     """How many leading characters of `continuation` repeat the end of `existing`."""
     if existing and continuation and existing[-1].isspace() and continuation[0].isspace():
-        return len(continuation) - len(continuation.lstrip())
+        return _doubled_space(existing, continuation)
     for k in range(min(len(existing), len(continuation)), min_chars - 1, -1):
         if existing.endswith(continuation[:k]):
             return k
@@ -175,7 +187,10 @@ def seam_settled(existing: str, held: str) -> bool:
     if not held:
         return False
     if existing and existing[-1].isspace() and held[0].isspace():
-        return bool(held.strip())  # the doubled white space is known once something else comes
+        # The doubled white space is known once something else comes (after a
+        # space: anything but a space or tab).
+        rest = held.lstrip() if existing[-1] in "\r\n" else held.lstrip(" \t")
+        return bool(rest)
     return existing.find(held, 0, len(existing) - 1) == -1
 
 
