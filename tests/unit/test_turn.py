@@ -64,7 +64,9 @@ def test_seam_overlap_matches_a_brute_force_reference() -> None:
             assert got == best, (existing, continuation)
 
 
-def _settles_early(rng: random.Random, existing_chars: str, continuation_chars: str, longest: int) -> int:
+def _settles_early(
+    rng: random.Random, existing_chars: str, continuation_chars: str, longest: int, *, repeats: bool = True
+) -> int:
     """Random seams: once `seam_settled` says so, no later text changes the
     overlap. How many settled before the continuation's end."""
     early = 0
@@ -72,9 +74,10 @@ def _settles_early(rng: random.Random, existing_chars: str, continuation_chars: 
         existing = "".join(rng.choice(existing_chars) for _ in range(rng.randint(1, longest)))
         continuation = "".join(rng.choice(continuation_chars) for _ in range(rng.randint(1, longest + 6)))
         for i in range(1, len(continuation) + 1):
-            if seam_settled(existing, continuation[:i]):
-                overlap = seam_overlap(existing, continuation[:i])
-                later = [seam_overlap(existing, continuation[:j]) for j in range(i, len(continuation) + 1)]
+            if seam_settled(existing, continuation[:i], repeats=repeats):
+                overlap = seam_overlap(existing, continuation[:i], repeats=repeats)
+                later = [seam_overlap(existing, continuation[:j], repeats=repeats)
+                         for j in range(i, len(continuation) + 1)]
                 assert set(later) == {overlap}, (existing, continuation, i)
                 early += i < len(continuation)
                 break
@@ -88,6 +91,10 @@ def test_a_settled_seam_stays_settled() -> None:
 
 def test_a_settled_seam_stays_settled_across_line_ends() -> None:
     assert _settles_early(random.Random(13), "a \n", "a \n\t", 8) > 500
+
+
+def test_a_settled_seam_stays_settled_with_prefill() -> None:
+    assert _settles_early(random.Random(17), "ab \n", "ab \n\t", 8, repeats=False) > 1500
 
 
 @pytest.mark.parametrize(
@@ -152,6 +159,13 @@ class ScriptedProvider:
         return None
 
 
+class AskedToGoOn(ScriptedProvider):
+    """A provider without prefill: its model is asked to go on, in a message of
+    its own, and may start by saying again the last words it said."""
+
+    supports_prefill = False
+
+
 class PacedProvider(ScriptedProvider):
     """Batches apart in time, as from a network (each is handed over on its own)."""
 
@@ -186,7 +200,7 @@ async def test_continuation_drops_the_text_repeated_at_the_seam(tmp_path: Path) 
               [Finished("stop")]]
     store = Store.open(tmp_path / "chat.sqlite3")
     try:
-        engine = ChatEngine(store, ScriptedProvider(first, second))
+        engine = ChatEngine(store, AskedToGoOn(first, second))
         cid = engine.new_conversation()
         shown, ended, _ = await _run(engine, cid, "why?")
         assert ended.status == MessageStatus.INTERRUPTED
@@ -231,7 +245,7 @@ async def test_short_continuation_is_resolved_when_the_stream_ends(tmp_path: Pat
     second = [[TextDelta("two three four.")], [Finished("stop")]]
     store = Store.open(tmp_path / "chat.sqlite3")
     try:
-        engine = ChatEngine(store, ScriptedProvider(first, second))
+        engine = ChatEngine(store, AskedToGoOn(first, second))
         cid = engine.new_conversation()
         _, ended, _ = await _run(engine, cid, "count")
         assert ended.status == MessageStatus.INTERRUPTED and ended.error is not None
@@ -240,5 +254,46 @@ async def test_short_continuation_is_resolved_when_the_stream_ends(tmp_path: Pat
         assert (shown, trimmed, ended.status) == (" four.", len("two three"), MessageStatus.COMPLETE)
         message = store.get_message(ended.message_id)
         assert message is not None and message.text == "Counting: one two three four."
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("existing", "continuation"),
+    [
+        # Periodic text goes on where it stopped: a table's delimiter row, a count.
+        ("| A | B | C | D |\n| --- | --- |", " --- | --- |\n| 1 | 2 | 3 | 4 |\n"),
+        ("ha ha ha", " ha ha!"),
+        ("The quick brown fox", "brown fox jumps"),  # even what would be a repeat when asked to go on
+    ],
+)
+def test_with_prefill_only_doubled_white_space_is_dropped(existing: str, continuation: str) -> None:
+    assert seam_overlap(existing, continuation) > 0  # asked to go on, this looks repeated
+    assert seam_overlap(existing, continuation, repeats=False) == 0
+    assert seam_settled(existing, continuation[:1], repeats=False)
+    # White space is still doubled (Anthropic takes a prefill without its trailing white space).
+    assert seam_overlap(existing + "\n\n", "\n\n" + continuation, repeats=False) == 2
+    assert not seam_settled(existing + " ", " ", repeats=False)
+
+
+async def test_a_table_continued_with_prefill_keeps_its_delimiter_row(tmp_path: Path) -> None:
+    """The model continues its own answer (prefill): what merely looks like a
+    repeat at the seam is the table going on, and is kept."""
+    head = "| A | B | C | D |\n| --- | --- |"
+    rest = " --- | --- |\n| 1 | 2 | 3 | 4 |\n"
+    lost = ProviderError(ErrorKind.CONNECTION, "Connection lost.")
+    first = [[TextDelta(head), StreamFailed(lost)]]
+    second = [[TextDelta(rest[:3])], [TextDelta(rest[3:])], [Finished("stop")]]
+    store = Store.open(tmp_path / "chat.sqlite3")
+    try:
+        provider = ScriptedProvider(first, second)
+        engine = ChatEngine(store, provider)
+        cid = engine.new_conversation()
+        _, ended, _ = await _run(engine, cid, "a table")
+        shown, ended, trimmed = await _run(engine, cid, continue_message_id=ended.message_id)
+        assert provider.requests[-1].prefill
+        assert (shown, trimmed, ended.status) == (rest, 0, MessageStatus.COMPLETE)
+        message = store.get_message(ended.message_id)
+        assert message is not None and message.text == head + rest
     finally:
         store.close()

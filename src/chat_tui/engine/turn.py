@@ -166,18 +166,28 @@ def _doubled_space(existing: str, continuation: str) -> int:
     return len(lead) - len(lead.lstrip(" \t"))
 
 
-def seam_overlap(existing: str, continuation: str, min_chars: int = 4) -> int:
-    """How many leading characters of `continuation` repeat the end of `existing`."""
+def seam_overlap(existing: str, continuation: str, min_chars: int = 4, *, repeats: bool = True) -> int:
+    """How many leading characters of `continuation` repeat the end of `existing`.
+
+    `repeats`: whether the model may have said again what it had said (it was
+    asked to go on, in a message of its own, and often starts a few words
+    back). A model that continues its own answer, given as the start of its
+    reply (prefill), goes on from its last character: only doubled white space
+    is dropped (Anthropic's API takes the answer without its trailing white
+    space). Text that merely looks repeated is kept: a table cut after
+    "| --- | --- |" goes on " --- | --- |", which is not a repeat."""
     if existing and continuation and existing[-1].isspace() and continuation[0].isspace():
         return _doubled_space(existing, continuation)
+    if not repeats:
+        return 0
     for k in range(min(len(existing), len(continuation)), min_chars - 1, -1):
         if existing.endswith(continuation[:k]):
             return k
     return 0
 
 
-def seam_settled(existing: str, held: str) -> bool:
-    """Whether `seam_overlap(existing, held + more)` is the same for any `more`:
+def seam_settled(existing: str, held: str, *, repeats: bool = True) -> bool:
+    """Whether `seam_overlap(existing, held + more, repeats=repeats)` is the same for any `more`:
     the start of a continuation need not be held back any longer.
 
     A longer overlap than `held` itself needs `held` to occur in `existing`
@@ -191,7 +201,30 @@ def seam_settled(existing: str, held: str) -> bool:
         # space: anything but a space or tab).
         rest = held.lstrip() if existing[-1] in "\r\n" else held.lstrip(" \t")
         return bool(rest)
-    return existing.find(held, 0, len(existing) - 1) == -1
+    return not repeats or existing.find(held, 0, len(existing) - 1) == -1
+
+
+@dataclass(slots=True)
+class _Seam:
+    """The start of a continuation, held back until it is known how much of it
+    repeats the answer so far (at most `SEAM_WINDOW` characters)."""
+
+    existing: str
+    repeats: bool
+    """See `seam_overlap`."""
+    pieces: list[str] = field(default_factory=list)
+
+    def hold(self, text: str) -> bool:
+        """Hold `text` back; False once the seam is settled (`resolve` then)."""
+        self.pieces.append(text)
+        held = "".join(self.pieces)
+        return len(held) < SEAM_WINDOW and not seam_settled(self.existing, held, repeats=self.repeats)
+
+    def resolve(self) -> tuple[str, int]:
+        """What is shown of the held text, and how many characters were dropped."""
+        held = "".join(self.pieces)
+        overlap = seam_overlap(self.existing, held, repeats=self.repeats)
+        return held[overlap:], overlap
 
 
 def to_prompt(message: ChatMessage) -> PromptMessage | None:
@@ -418,7 +451,7 @@ class ChatEngine:
         """Stream one request into `rnd`'s message, retrying failures that come before any content."""
         assert rnd.request is not None
         state = rnd.state
-        seam: list[str] | None = [] if rnd.continuing and rnd.existing else None
+        seam = _Seam(rnd.existing, repeats=not rnd.request.prefill) if rnd.continuing and rnd.existing else None
         attempt = 0
         while True:
             retry_error: ProviderError | None = None
@@ -436,7 +469,7 @@ class ChatEngine:
                                         for e in batch)):
                         retry_error = failure.error
                         break
-                    out, seam = self._absorb(batch, state, rnd.message_id, rnd.existing, seam)
+                    out, seam = self._absorb(batch, state, rnd.message_id, seam)
                     if out:
                         yield out
             if retry_error is None:
@@ -447,8 +480,8 @@ class ChatEngine:
             await self._sleep(delay)
 
     def _absorb(
-        self, batch: Any, state: _TurnState, message_id: int, existing: str, seam: list[str] | None
-    ) -> tuple[list[TurnEvent], list[str] | None]:
+        self, batch: Any, state: _TurnState, message_id: int, seam: _Seam | None
+    ) -> tuple[list[TurnEvent], _Seam | None]:
         """Record one provider batch in the store; return the events to show."""
         out: list[TurnEvent] = []
         text_parts: list[str] = []
@@ -457,11 +490,9 @@ class ChatEngine:
             match event:
                 case TextDelta(text=text) | RefusalDelta(text=text):
                     if seam is not None:
-                        seam.append(text)
-                        held = "".join(seam)
-                        if len(held) < SEAM_WINDOW and not seam_settled(existing, held):
+                        if seam.hold(text):
                             continue
-                        text, trimmed = self._resolve_seam(existing, seam)
+                        text, trimmed = seam.resolve()
                         seam = None
                         if trimmed:
                             out.append(SeamTrimmed(trimmed))
@@ -480,7 +511,7 @@ class ChatEngine:
                 case UsageReported(usage=usage):
                     state.usage = usage
                 case Finished(reason=reason) | StreamFailed(finish_reason=reason) if seam is not None:
-                    text, trimmed = self._resolve_seam(existing, seam)
+                    text, trimmed = seam.resolve()
                     seam = None
                     if trimmed:
                         out.append(SeamTrimmed(trimmed))
@@ -506,12 +537,6 @@ class ChatEngine:
         elif state.first_content is None and state.tools_started:
             state.first_content = time.monotonic()
         return out, seam
-
-    @staticmethod
-    def _resolve_seam(existing: str, pieces: list[str]) -> tuple[str, int]:
-        held = "".join(pieces)
-        overlap = seam_overlap(existing, held)
-        return held[overlap:], overlap
 
     def _finish(self, message_id: int, state: _TurnState, continuing: bool) -> TurnEnded:
         status, error = state.outcome()
