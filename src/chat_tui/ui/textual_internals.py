@@ -29,6 +29,13 @@ the job:
   (`Compositor._get_renders`); while an answer streams that was the header,
   footer and prompt at every frame. The chat screen's compositor draws only
   the widgets whose visible part meets it.
+* `WindowedScroll`: while the transcript follows a streaming answer taller
+  than its view, the answer is laid out as a window on its last lines (see
+  `MarkdownStreamView._window_rows`): the transcript adds the rows above the
+  window to its scrollbar, and before the user scrolls (every way to scroll
+  goes through `Widget._scroll_to` or `release_anchor`) has the whole answer
+  laid out again, with its scroll position, size and scrollbar moved by those
+  rows at once, so the scroll works out on the real layout.
 * `report_error`: what Textual does with an exception raised in a timer
   callback (show it, exit), for a callback scheduled straight on the event loop
   (a Textual timer per frame costs a task and a message).
@@ -124,6 +131,78 @@ class CroppedCompositor(Compositor):
                 yield region, clip, widget.render_lines(Region(x - region.x, y - region.y, width, height))
 
 
+class WindowedScroll:
+    """Mixin for an anchored scrolling container in which a streaming answer
+    may be laid out as a window on its last lines (`windowed`, see
+    `MarkdownStreamView._window_rows`)."""
+
+    windowed: Any = None
+    """The answer laid out as a window, if any (it has `leave_window()`)."""
+
+    def follows_bottom(self) -> bool:
+        """Anchored, and the user has not scrolled away."""
+        widget: Widget = self  # type: ignore[assignment]
+        return widget._anchored and not widget._anchor_released
+
+    @property
+    def hidden_rows(self) -> int:
+        """Rows above the window (not laid out)."""
+        return self.windowed._offset if self.windowed is not None else 0
+
+    def leave_window(self) -> int:
+        """Have the answer laid out whole, and move the scroll position, size
+        and scrollbar by the rows that were above the window at once (the
+        layout follows at the next screen update); return them."""
+        return self._leave_window(None)[1]
+
+    def _leave_window(self, y: float | None) -> tuple[float | None, int]:
+        """`leave_window`, and where scroll position `y` of the windowed layout is on the whole one."""
+        windowed, self.windowed = self.windowed, None
+        if windowed is None:
+            return y, 0
+        from textual.geometry import Size
+        from textual.widget import Widget
+
+        widget: Widget = self  # type: ignore[assignment]
+        # Rows from the answer's top down move by the hidden rows; those above stay.
+        top = windowed.region.y - widget.scrollable_content_region.y + widget.scroll_y
+        hidden = windowed.leave_window()
+        if not hidden:
+            return y, 0
+
+        def whole(position: float) -> float:
+            return position + hidden if position >= top else position
+
+        width, height = widget.virtual_size
+        widget.set_reactive(Widget.virtual_size, Size(width, height + hidden))
+        widget.set_reactive(Widget.scroll_y, whole(widget.scroll_y))
+        widget.set_reactive(Widget.scroll_target_y, whole(widget.scroll_target_y))
+        bar = widget.vertical_scrollbar
+        bar.window_virtual_size = height + hidden
+        bar.position = widget.scroll_y
+        return (whole(y) if y is not None else None), hidden
+
+    def on_resize(self, event: Any) -> None:
+        if self.windowed is not None:
+            self.windowed.fit_window()
+
+    def release_anchor(self) -> None:
+        self.leave_window()
+        super().release_anchor()  # type: ignore[misc]
+
+    # Both work out the position on the layout they are called on (`scroll_to`
+    # scrolls after the next screen update, on the whole layout by then).
+    def scroll_to(self, x: float | None = None, y: float | None = None, **kwargs: Any) -> None:
+        if kwargs.get("release_anchor", True):
+            y, _ = self._leave_window(y)
+        super().scroll_to(x, y, **kwargs)  # type: ignore[misc]
+
+    def _scroll_to(self, x: float | None = None, y: float | None = None, **kwargs: Any) -> bool:
+        if kwargs.get("release_anchor", True):
+            y, _ = self._leave_window(y)
+        return super()._scroll_to(x, y, **kwargs)  # type: ignore[misc]
+
+
 def report_error(app: App[object], error: Exception) -> None:
     app._handle_exception(error)
 
@@ -168,6 +247,15 @@ class CachedScrollBar(ScrollBar):
         )
         segments = list(bar.segments)
         return segments if len(segments) == height else None
+
+    def _render_bar(self, scrollbar_style: Style) -> Any:
+        renderer = super()._render_bar(scrollbar_style)
+        hidden = getattr(self.parent, "hidden_rows", 0)
+        if hidden and isinstance(renderer, ScrollBarRender):
+            # Rows of a windowed answer not laid out (see `WindowedScroll`).
+            renderer.virtual_size += hidden
+            renderer.position += hidden
+        return renderer
 
     def _check_refresh(self) -> None:
         # Textual asks for the bar to be drawn again whenever what it scrolls

@@ -32,7 +32,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from chat_tui.sanitize import sanitize
-from chat_tui.ui.textual_internals import LayoutOnce, report_error
+from chat_tui.ui.textual_internals import LayoutOnce, WindowedScroll, report_error
 
 if TYPE_CHECKING:
     from chat_tui.ui.markdown_document import MarkdownDocument
@@ -61,6 +61,10 @@ class MarkdownStreamView(LayoutOnce, Widget):
     """Characters per second at which a stream gets `FAST_PAINT_BUDGET` (in
     proportion below, down to `PAINT_BUDGET`): a fast stream brings lines per
     frame, and keeping up with it is worth the CPU."""
+
+    WINDOW = True
+    """Lay a streaming answer taller than the screen out as a window on its last
+    lines while the transcript follows it (see `_window_rows`)."""
 
     BLINK_INTERVAL = 0.5
     blink = True
@@ -93,6 +97,10 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._rate = 0.0
         """Characters per second arriving (smoothed)."""
         self._interval = self.FRAME_INTERVAL
+        self._window = 0
+        """Rows laid out while the answer is a window on its last lines (0: all of it)."""
+        self._offset = 0
+        """The document line at the widget's first row."""
         self._strips: dict[int, Strip] = {}
         """Lines as shown (see `_shown_line`), by line number."""
         self._line_styles: dict[Style | None, Style] = {}
@@ -194,6 +202,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._next_due = 0.0
         cpu = time.thread_time()
         old_height = self.document.height
+        old_rows = self._window or old_height
         first_changed = self._render(width)
         # A frame that was expensive to render (a big table, a burst of text)
         # spaces the next ones out, so rendering never takes more than about a
@@ -201,10 +210,22 @@ class MarkdownStreamView(LayoutOnce, Widget):
         cost = time.monotonic() - start
         self._interval = max(self.FRAME_INTERVAL, min(self.MAX_FRAME_INTERVAL, max(2 * cost, self._budget_interval())))
         self._cursor_shown = True
-        # Only the lines from the first that changed are painted again, also
-        # when the height changed (the lines above keep Textual's cached cells).
-        changed = Region(0, first_changed, width, max(1, self.document.height - first_changed))
-        self.refresh(changed, layout=self.document.height != old_height)
+        window = self._window = self._window_rows()
+        rows = window or self.document.height
+        offset = self.document.height - window if window else 0
+        if offset != self._offset:
+            # Every row shows another line: all are painted again (as when the
+            # transcript scrolls to follow a growing answer).
+            self._offset = offset
+            self.refresh(layout=rows != old_rows)
+            if window:
+                # The transcript's scrollbar counts the rows above the window.
+                self._windowed_in().vertical_scrollbar.refresh()
+        else:
+            # Only the lines from the first that changed are painted again, also
+            # when the height changed (the lines above keep Textual's cached cells).
+            changed = Region(0, first_changed - offset, width, max(1, self.document.height - first_changed))
+            self.refresh(changed, layout=rows != old_rows)
         if not old_height and self.document.height and self.streaming:
             # The answer's first text: on screen as soon as the screen is free.
             paint_soon = getattr(self.screen, "paint_soon", None)
@@ -217,6 +238,58 @@ class MarkdownStreamView(LayoutOnce, Widget):
             self._measuring = True
             self._frame_cpu = cpu
             self.call_after_refresh(self._frame_shown)
+
+    def _window_rows(self) -> int:
+        """How many rows to lay the answer out in, as a window on its last lines;
+        0 to lay all of it out.
+
+        Each frame that makes the answer taller has Textual lay the whole screen
+        out again (~2 ms a frame, a fifth of the CPU of a fast stream). While
+        the transcript follows the bottom of a streaming answer taller than the
+        transcript's view, the screen shows only the answer's last lines, and a
+        window as tall as the view showing them looks the same: the layout then
+        stays put while the answer grows. The transcript (`WindowedScroll`)
+        shows the rows above the window in its scrollbar, and lays the whole
+        answer out again (`leave_window`) before the user scrolls."""
+        if not (self.WINDOW and self.streaming):
+            return 0
+        container = self._windowed_in()
+        if container is None or not container.follows_bottom():
+            return 0
+        rows = self._window_for(self.app.size.height)
+        if rows >= self.document.height:
+            return 0
+        if container.windowed is not self:
+            container.windowed = self
+        return rows
+
+    @staticmethod
+    def _window_for(screen_rows: int) -> int:
+        # As tall as the screen, whatever the transcript's height, and a row
+        # more: the transcript is then taller than its view, as with the whole
+        # answer laid out, and keeps its scrollbar.
+        return screen_rows + 1
+
+    def _windowed_in(self) -> WindowedScroll | None:
+        return next((a for a in self.ancestors if isinstance(a, WindowedScroll)), None)
+
+    def fit_window(self) -> None:
+        """The screen was resized: the window keeps to its height (at once, not
+        at the next frame: the stream may be paused)."""
+        window = self._window_for(self.app.size.height)
+        if self._window and window != self._window:
+            self._window = window if window < self.document.height else 0
+            self._offset = self.document.height - self._window if self._window else 0
+            self.refresh(layout=True)
+
+    def leave_window(self) -> int:
+        """Lay the whole answer out again; return how many lines were above the window."""
+        if not self._window:
+            return 0
+        hidden = self._offset
+        self._window = self._offset = 0
+        self.refresh(layout=True)
+        return hidden
 
     def _frame_shown(self) -> None:
         self._measuring = False
@@ -259,7 +332,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._cursor_shown = not self._cursor_shown
         y = self.document.finished_line_count + self.document.cursor_at[0]
         self._strips.pop(y, None)
-        self.refresh(Region(0, y, self.size.width, 1))
+        self.refresh(Region(0, y - self._offset, self.size.width, 1))
 
     def notify_style_update(self) -> None:
         """The theme or CSS changed: draw every line again with the new base style."""
@@ -283,7 +356,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         # (which streaming asks for at every new line) must not render it too.
         if width > 0 and width != self._rendered_width:
             self._render(width)
-        return self.document.height
+        return self._window or self.document.height
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Textual takes each line through its general styling (borders, padding,
@@ -302,7 +375,9 @@ class MarkdownStreamView(LayoutOnce, Widget):
             self._line_styles.clear()
         strips = self._strips
         lines = []
+        offset = self._offset
         for y in crop.line_range:
+            y += offset
             strip = strips.get(y)
             if strip is None:
                 strip = strips[y] = self._shown_line(y, width)
@@ -324,11 +399,11 @@ class MarkdownStreamView(LayoutOnce, Widget):
             if shown is None:
                 shown = self._shown_style(style)
             if shown is None or control is not None:
-                return self._filtered(self.render_line(y), width)
+                return self._filtered(self._line(y), width)
             cells += cell_len(text)
             segments.append(Segment(text, shown))
         if cells > width:
-            return self._filtered(self.render_line(y), width)
+            return self._filtered(self._line(y), width)
         if cells < width:
             segments.append(Segment(" " * (width - cells), styles.get(None) or self._shown_style(None)))
         return Strip(segments, width)
@@ -383,5 +458,9 @@ class MarkdownStreamView(LayoutOnce, Widget):
         return style
 
     def render_line(self, y: int) -> Strip:
+        return self._line(y + self._offset)
+
+    def _line(self, y: int) -> Strip:
+        """Document line `y` on the widget's style, `render_line`'s way."""
         style = self._base()
         return Strip(self._segments(y)).apply_style(style).extend_cell_length(self.size.width, style)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.containers import VerticalScroll
 
 from chat_tui.ui.blank import BlankBackground
-from chat_tui.ui.textual_internals import CachedVerticalScrollBar, LayoutOnce
+from chat_tui.ui.textual_internals import CachedVerticalScrollBar, LayoutOnce, WindowedScroll
 
 
-class Transcript(BlankBackground, CachedVerticalScrollBar, LayoutOnce, VerticalScroll):
+class Transcript(BlankBackground, CachedVerticalScrollBar, WindowedScroll, LayoutOnce, VerticalScroll):
     DEFAULT_CSS = """
     Transcript {
         height: 1fr;

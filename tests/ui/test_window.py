@@ -1,0 +1,120 @@
+"""A streaming answer taller than the transcript's view is laid out as a
+window on its last lines while the transcript follows it (no layout per
+frame). What the screen shows must be what it shows with the whole answer laid
+out: at every frame, with its scrollbar, and after every way of scrolling away
+(the transcript lays the whole answer out again first) and back."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from chat_tui.ui.widgets.stream_view import MarkdownStreamView
+from chat_tui.ui.widgets.transcript import Transcript
+
+SIZE = (60, 16)
+
+
+def _answer() -> list[str]:
+    text = "# Steps\n\n" + "".join(f"{i}. step number {i}, which does one thing\n" for i in range(1, 21))
+    text += "\n```python\n" + "".join(f"x_{i} = {i} * 2\n" for i in range(20)) + "```\n\nThe end.\n"
+    return [text[i:i + 20] for i in range(0, len(text), 20)]
+
+
+class Conversation(App[None]):
+    CSS = "#answer { height: auto; margin: 1 0; } #stats { height: 1; }"
+
+    def compose(self) -> ComposeResult:
+        with Transcript():
+            yield Static("an earlier question\n\nits answer, a line or two long\n")
+            with Vertical(id="answer"):
+                yield Static("assistant")
+                yield MarkdownStreamView(streaming=True)
+                yield Static("(stats)", id="stats")
+
+
+def _screen(app: App[None]) -> list[list[tuple[str, object]]]:
+    strips = app.screen._compositor.render_strips()
+    return [[(c, segment.style) for segment in strip for c in segment.text] for strip in strips]
+
+
+def _scroll(app: App[None], how: str) -> None:
+    transcript = app.query_one(Transcript)
+    if how == "wheel":
+        transcript._scroll_up_for_pointer(animate=False)
+    elif how == "line":
+        transcript.scroll_up(animate=False)
+    elif how == "page":
+        transcript.scroll_page_up(animate=False)
+    elif how == "home":
+        transcript.scroll_home(animate=False)
+    elif how == "bar":
+        bar = transcript.vertical_scrollbar
+        transcript.release_anchor()  # what grabbing the bar does first
+        transcript.scroll_to(y=bar.position - 4, animate=False)
+    elif how == "end":
+        transcript.scroll_end(animate=False)
+
+
+async def _play(script: list[tuple[str, str]], window: bool) -> tuple[list[object], int]:
+    """The screens after each step, and how many frames had the answer windowed."""
+    MarkdownStreamView.WINDOW = window
+    app = Conversation()
+    screens: list[object] = []
+    windowed = 0
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            view = app.query_one(MarkdownStreamView)
+            view.blink = False
+            await pilot.pause()
+            for kind, value in script:
+                if kind == "text":
+                    view.append(value)
+                    view._stop_frame()
+                    view._frame()  # a frame, now (not on a timer)
+                    windowed += bool(view._window)
+                elif kind == "scroll":
+                    _scroll(app, value)
+                elif kind == "resize":
+                    await pilot.resize_terminal(SIZE[0], int(value))
+                else:
+                    view.finish()
+                await pilot.pause()
+                screens.append(_screen(app))
+    finally:
+        MarkdownStreamView.WINDOW = True
+    return screens, windowed
+
+
+async def _compare(script: list[tuple[str, str]]) -> int:
+    windowed_screens, windowed = await _play(script, window=True)
+    whole_screens, never = await _play(script, window=False)
+    assert never == 0
+    for step, (shown, expected) in enumerate(zip(windowed_screens, whole_screens, strict=True)):
+        assert shown == expected, f"step {step} {script[step]}"
+    return windowed
+
+
+async def test_a_windowed_answer_looks_like_the_whole_answer_laid_out() -> None:
+    script = [("text", piece) for piece in _answer()] + [("finish", "")]
+    assert await _compare(script) > 10  # most frames were windowed
+
+
+@pytest.mark.parametrize("how", ["wheel", "line", "page", "home", "bar"])
+async def test_every_way_of_scrolling_away_and_back_shows_what_the_whole_layout_shows(how: str) -> None:
+    pieces = _answer()
+    script = [("text", piece) for piece in pieces[:40]]
+    script += [("scroll", how)] + [("text", piece) for piece in pieces[40:46]]  # the view stays put
+    script += [("scroll", how), ("scroll", "end")] + [("text", piece) for piece in pieces[46:]]  # follows again
+    script += [("finish", "")]
+    assert await _compare(script) > 5
+
+
+async def test_a_resized_screen_keeps_the_window_as_tall_as_it() -> None:
+    pieces = _answer()
+    script = [("text", piece) for piece in pieces[:40]] + [("resize", "30"), ("text", pieces[40])]
+    script += [("resize", "12"), ("text", pieces[41]), ("resize", "60"), ("text", pieces[42])]
+    script += [("text", piece) for piece in pieces[43:]] + [("finish", "")]
+    assert await _compare(script) > 5
