@@ -167,3 +167,23 @@ async def test_an_update_draws_only_the_widgets_it_shows_and_what_it_draws_is_te
         drawn.clear()
         compositor._render_chops(transcript, lambda y: True)
         assert "HeaderBar" not in drawn and "Footer" not in drawn and drawn
+
+
+def test_every_way_of_scrolling_still_goes_through_what_windowed_scroll_replaces() -> None:
+    """A windowed answer is laid out whole before any scroll works out a position
+    (`WindowedScroll`): Textual's scrolls go through `scroll_to` or `_scroll_to`,
+    which release the anchor; grabbing the scrollbar releases it directly."""
+    from textual.scrollbar import ScrollBar
+
+    for method in (Widget.scroll_to, Widget._scroll_to):
+        parameters = inspect.signature(method).parameters
+        assert list(parameters)[:3] == ["self", "x", "y"] and "release_anchor" in parameters
+        assert "self.release_anchor()" in inspect.getsource(method)
+    for name in ("scroll_relative", "scroll_up", "scroll_page_up", "scroll_home"):
+        assert "self.scroll_to(" in inspect.getsource(getattr(Widget, name)), name
+    assert "self._scroll_to(" in inspect.getsource(Widget._scroll_up_for_pointer)
+    assert "release_anchor()" in inspect.getsource(ScrollBar._on_mouse_capture)
+    assert "self._anchor_released = True" in inspect.getsource(Widget.release_anchor)
+    assert "self._anchored = anchor" in inspect.getsource(Widget.anchor)
+    assert {"virtual_size", "position"} <= set(inspect.signature(ScrollBarRender.__init__).parameters)
+    assert "return self.renderer(" in inspect.getsource(ScrollBar._render_bar)

@@ -10,11 +10,14 @@ What a frame costs is mostly Textual's, not ours: each screen update composes
 every visible widget again (about 3 ms at 100x40 on a slow machine) and each
 change of height lays the whole screen out again. So:
 
-frames are paced by their whole measured cost (rendering, layout and
-compositing), to stay within `PAINT_BUDGET` of one core, and never come more
-often than the frame-rate setting allows (`FRAME_INTERVAL`). (Rows laid out
-ahead of the text would save layouts, but the anchored transcript keeps its
-content at the bottom: they would show as a gap under the cursor.)
+* an answer taller than the screen, followed by the transcript, is laid out as
+  a window on its last lines, which keeps its height while the answer grows
+  (see `_window_rows`; rows laid out ahead of the text instead would show as a
+  gap under the cursor, the anchored transcript keeping its content at the
+  bottom);
+* frames are paced by their whole measured cost (rendering, layout and
+  compositing), to stay within `PAINT_BUDGET` of one core, and never come more
+  often than the frame-rate setting allows (`FRAME_INTERVAL`).
 """
 
 from __future__ import annotations
