@@ -10,7 +10,7 @@ from textual.geometry import Region
 from textual.scrollbar import ScrollBarRender
 from textual.widget import Widget
 
-from chat_tui.ui.textual_internals import CachedVerticalScrollBar, LayoutOnce
+from chat_tui.ui.textual_internals import SCROLLS_BY_AN_AMOUNT, CachedVerticalScrollBar, LayoutOnce
 from chat_tui.ui.widgets.message_view import AssistantMessageView
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.transcript import Transcript
@@ -182,6 +182,8 @@ def test_every_way_of_scrolling_still_goes_through_what_windowed_scroll_replaces
     for name in ("scroll_relative", "scroll_up", "scroll_page_up", "scroll_home"):
         assert "self.scroll_to(" in inspect.getsource(getattr(Widget, name)), name
     assert "self._scroll_to(" in inspect.getsource(Widget._scroll_up_for_pointer)
+    for name in SCROLLS_BY_AN_AMOUNT:  # each works out where it goes from where it is
+        assert "self.scroll_" in inspect.getsource(getattr(Widget, name)), name
     assert "release_anchor()" in inspect.getsource(ScrollBar._on_mouse_capture)
     assert "self._anchor_released = True" in inspect.getsource(Widget.release_anchor)
     assert "self._anchored = anchor" in inspect.getsource(Widget.anchor)

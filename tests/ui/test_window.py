@@ -14,7 +14,7 @@ from textual.widgets import Static
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.transcript import Transcript
 
-SIZE = (60, 16)
+SIZE = (60, 10)
 
 
 def _answer() -> list[str]:
@@ -54,6 +54,10 @@ def _scroll(app: App[None], how: str) -> None:
         bar = transcript.vertical_scrollbar
         transcript.release_anchor()  # what grabbing the bar does first
         transcript.scroll_to(y=bar.position - 4, animate=False)
+    elif how == "page down":
+        transcript.scroll_page_down(animate=False)
+    elif how == "wheel down":
+        transcript._scroll_down_for_pointer(animate=False)
     elif how == "end":
         transcript.scroll_end(animate=False)
 
@@ -118,3 +122,17 @@ async def test_a_resized_screen_keeps_the_window_as_tall_as_it() -> None:
     script += [("resize", "12"), ("text", pieces[41]), ("resize", "60"), ("text", pieces[42])]
     script += [("text", piece) for piece in pieces[43:]] + [("finish", "")]
     assert await _compare(script) > 5
+
+
+@pytest.mark.parametrize("how", ["page down", "wheel down"])
+async def test_scrolling_down_at_the_bottom_keeps_following_the_answer(how: str) -> None:
+    """(Textual releases the anchor, and takes it again only if the position
+    then changes: with no new text in between, the answer was no longer followed.)"""
+    pieces = _answer()
+    script = [("text", piece) for piece in pieces[:40]] + [("scroll", how), ("scroll", how)]
+    script += [("text", piece) for piece in pieces[40:44]]
+    screens, windowed = await _play(script, window=True)
+    assert windowed > 5
+    assert any("▋" in "".join(c for c, _ in row) for row in screens[-1])  # the newest text is on screen
+    whole, _ = await _play(script, window=False)
+    assert screens == whole

@@ -33,9 +33,10 @@ the job:
   than its view, the answer is laid out as a window on its last lines (see
   `MarkdownStreamView._window_rows`): the transcript adds the rows above the
   window to its scrollbar, and before the user scrolls (every way to scroll
-  goes through `Widget._scroll_to` or `release_anchor`) has the whole answer
-  laid out again, with its scroll position, size and scrollbar moved by those
-  rows at once, so the scroll works out on the real layout.
+  goes through `Widget._scroll_to` or `release_anchor`; a scroll by an amount
+  through the methods named at the class) has the whole answer laid out again,
+  with its scroll position, size and scrollbar moved by those rows at once, so
+  the scroll works out on the real layout.
 * `report_error`: what Textual does with an exception raised in a timer
   callback (show it, exit), for a callback scheduled straight on the event loop
   (a Textual timer per frame costs a task and a message).
@@ -190,8 +191,10 @@ class WindowedScroll:
         self.leave_window()
         super().release_anchor()  # type: ignore[misc]
 
-    # Both work out the position on the layout they are called on (`scroll_to`
-    # scrolls after the next screen update, on the whole layout by then).
+    # A position given to these was worked out on the layout they are called
+    # on (`scroll_to` scrolls after the next screen update, on the whole layout
+    # by then). Scrolls by an amount leave the window before they work out
+    # where they go (below).
     def scroll_to(self, x: float | None = None, y: float | None = None, **kwargs: Any) -> None:
         if kwargs.get("release_anchor", True):
             y, _ = self._leave_window(y)
@@ -201,6 +204,30 @@ class WindowedScroll:
         if kwargs.get("release_anchor", True):
             y, _ = self._leave_window(y)
         return super()._scroll_to(x, y, **kwargs)  # type: ignore[misc]
+
+
+def _leaving_the_window_first(name: str) -> Any:
+    def scroll(self: WindowedScroll, *args: Any, **kwargs: Any) -> Any:
+        if name in SCROLLS_DOWN and self.follows_bottom():
+            # Already at the bottom: nothing to do. (Textual would release the
+            # anchor, and take it again only if the position then changed,
+            # which it may not, when the answer has not grown meanwhile: the
+            # transcript stopped following the answer.)
+            return False
+        self.leave_window()
+        return getattr(super(WindowedScroll, self), name)(*args, **kwargs)
+
+    scroll.__name__ = scroll.__qualname__ = name
+    return scroll
+
+
+# Textual's scrolls by an amount, from the position they start at (a page up
+# from a windowed answer goes into the rows above the window).
+SCROLLS_BY_AN_AMOUNT = ("scroll_relative", "scroll_up", "scroll_down", "scroll_page_up", "scroll_page_down",
+                        "_scroll_up_for_pointer", "_scroll_down_for_pointer", "scroll_to_region")
+SCROLLS_DOWN = ("scroll_down", "scroll_page_down", "_scroll_down_for_pointer")
+for _name in SCROLLS_BY_AN_AMOUNT:
+    setattr(WindowedScroll, _name, _leaving_the_window_first(_name))
 
 
 def report_error(app: App[object], error: Exception) -> None:
