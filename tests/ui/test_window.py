@@ -40,26 +40,20 @@ def _screen(app: App[None]) -> list[list[tuple[str, object]]]:
     return [[(c, segment.style) for segment in strip for c in segment.text] for strip in strips]
 
 
+SCROLLS = {
+    "wheel": "_scroll_up_for_pointer", "line": "scroll_up", "page": "scroll_page_up", "home": "scroll_home",
+    "page down": "scroll_page_down", "wheel down": "_scroll_down_for_pointer", "end": "scroll_end",
+}
+
+
 def _scroll(app: App[None], how: str) -> None:
     transcript = app.query_one(Transcript)
-    if how == "wheel":
-        transcript._scroll_up_for_pointer(animate=False)
-    elif how == "line":
-        transcript.scroll_up(animate=False)
-    elif how == "page":
-        transcript.scroll_page_up(animate=False)
-    elif how == "home":
-        transcript.scroll_home(animate=False)
-    elif how == "bar":
+    if how == "bar":
         bar = transcript.vertical_scrollbar
         transcript.release_anchor()  # what grabbing the bar does first
         transcript.scroll_to(y=bar.position - 4, animate=False)
-    elif how == "page down":
-        transcript.scroll_page_down(animate=False)
-    elif how == "wheel down":
-        transcript._scroll_down_for_pointer(animate=False)
-    elif how == "end":
-        transcript.scroll_end(animate=False)
+    else:
+        getattr(transcript, SCROLLS[how])(animate=False)
 
 
 async def _play(script: list[tuple[str, str]], window: bool) -> tuple[list[object], int]:
