@@ -54,15 +54,14 @@ from typing import TYPE_CHECKING, Any
 from rich.segment import Segment
 from rich.style import Style
 from textual._compositor import Compositor
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
+from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.app import App
-    from textual.geometry import Size
     from textual.screen import Screen
-    from textual.widget import Widget
 
 
 class LayoutOnce:
@@ -161,9 +160,6 @@ class WindowedScroll:
         windowed, self.windowed = self.windowed, None
         if windowed is None:
             return y, 0
-        from textual.geometry import Size
-        from textual.widget import Widget
-
         widget: Widget = self  # type: ignore[assignment]
         # Rows from the answer's top down move by the hidden rows; those above stay.
         top = windowed.region.y - widget.scrollable_content_region.y + widget.scroll_y

@@ -185,7 +185,10 @@ class MarkdownStreamView(LayoutOnce, Widget):
             self._blink_timer = None
         self._stop_frame()
         self._dirty = True
-        self._frame()
+        self._frame()  # (laid out whole again)
+        container = self._windowed_in()
+        if container is not None and container.windowed is self:
+            container.windowed = None
 
     def _frame(self) -> None:
         # Before its first text the answer is 0 lines high, and Textual leaves a
@@ -250,8 +253,8 @@ class MarkdownStreamView(LayoutOnce, Widget):
         out again (~2 ms a frame, a fifth of the CPU of a fast stream). While
         the transcript follows the bottom of a streaming answer taller than the
         transcript's view, the screen shows only the answer's last lines, and a
-        window as tall as the view showing them looks the same: the layout then
-        stays put while the answer grows. The transcript (`WindowedScroll`)
+        window at least as tall as the view showing them looks the same: the
+        layout then stays put while the answer grows. The transcript (`WindowedScroll`)
         shows the rows above the window in its scrollbar, and lays the whole
         answer out again (`leave_window`) before the user scrolls."""
         if not (self.WINDOW and self.streaming):
