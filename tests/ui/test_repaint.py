@@ -168,14 +168,19 @@ class _Terminal:
                 for row in (screen.buffer[y] for y in range(screen.lines))]
 
 
+@pytest.mark.parametrize("long", [False, True])
 async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
-    server: SSETestServer, tmp_path: Path
+    server: SSETestServer, tmp_path: Path, long: bool
 ) -> None:
     """The updates sent while an answer streams leave the terminal showing what
     a whole-screen paint shows: a repaint the app skipped (an answer's lines
     kept, the scrollbar's refresh dropped when the screen already shows it)
-    would leave stale cells here, the scrollbar's thumb among them."""
-    pieces = [ANSWER[i:i + 7] for i in range(0, len(ANSWER), 7)]
+    would leave stale cells here, the scrollbar's thumb among them. A long
+    answer streams mostly laid out as a window on its last lines, whose
+    scrollbar moves with no layout at all."""
+    answer = ANSWER + "".join(f"\n- item {i}, a line of its own" for i in range(60)) if long else ANSWER
+    size = 14 if long else 7
+    pieces = [answer[i:i + size] for i in range(0, len(answer), size)]
     server.queue(openai_text_reply(pieces, delay=0.02))
     app = make_app(open_store(tmp_path), base_url=server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -184,14 +189,15 @@ async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
         await pilot.pause()
         await send(pilot, "go")
         await wait_for(lambda: app.screen._streaming_view is not None, timeout=1)
-        checked = 0
+        checked = windowed = 0
         thumbs: set[object] = set()
-        while app.screen._streaming_view is not None:
+        while (view := app.screen._streaming_view) is not None:
             await asyncio.sleep(0.03)
             await pilot.pause()
             assert terminal.cells() == terminal.fresh_paint(), f"the terminal is stale after {checked} checks"
             bar = app.screen.transcript.vertical_scrollbar
-            thumbs.add((bar.window_virtual_size, bar.position))
+            thumbs.add((bar.window_virtual_size + app.screen.transcript.hidden_rows, bar.position))
+            windowed += bool(view.body._window)
             checked += 1
         await pilot.pause()
         assert terminal.cells() == terminal.fresh_paint()
@@ -203,3 +209,5 @@ async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
             assert terminal.cells() == terminal.fresh_paint(), f"stale after scrolling to {transcript.scroll_y}"
     assert checked >= 5
     assert len(thumbs) >= 3  # the thumb moved while the answer grew
+    if long:
+        assert windowed >= 10  # most checks saw the answer windowed

@@ -35,6 +35,14 @@ class Conversation(App[None]):
                 yield Static("(stats)", id="stats")
 
 
+class AnswerOnly(App[None]):
+    """The answer is all the transcript holds (nothing above or below it)."""
+
+    def compose(self) -> ComposeResult:
+        with Transcript():
+            yield MarkdownStreamView(streaming=True)
+
+
 def _screen(app: App[None]) -> list[list[tuple[str, object]]]:
     strips = app.screen._compositor.render_strips()
     return [[(c, segment.style) for segment in strip for c in segment.text] for strip in strips]
@@ -56,10 +64,12 @@ def _scroll(app: App[None], how: str) -> None:
         getattr(transcript, SCROLLS[how])(animate=False)
 
 
-async def _play(script: list[tuple[str, str]], window: bool) -> tuple[list[object], int]:
+async def _play(
+    script: list[tuple[str, str]], window: bool, app_class: type[App[None]] = Conversation
+) -> tuple[list[object], int]:
     """The screens after each step, and how many frames had the answer windowed."""
     MarkdownStreamView.WINDOW = window
-    app = Conversation()
+    app = app_class()
     screens: list[object] = []
     windowed = 0
     try:
@@ -86,9 +96,9 @@ async def _play(script: list[tuple[str, str]], window: bool) -> tuple[list[objec
     return screens, windowed
 
 
-async def _compare(script: list[tuple[str, str]]) -> int:
-    windowed_screens, windowed = await _play(script, window=True)
-    whole_screens, never = await _play(script, window=False)
+async def _compare(script: list[tuple[str, str]], app_class: type[App[None]] = Conversation) -> int:
+    windowed_screens, windowed = await _play(script, True, app_class)
+    whole_screens, never = await _play(script, False, app_class)
     assert never == 0
     for step, (shown, expected) in enumerate(zip(windowed_screens, whole_screens, strict=True)):
         assert shown == expected, f"step {step} {script[step]}"
@@ -98,6 +108,13 @@ async def _compare(script: list[tuple[str, str]]) -> int:
 async def test_a_windowed_answer_looks_like_the_whole_answer_laid_out() -> None:
     script = [("text", piece) for piece in _answer()] + [("finish", "")]
     assert await _compare(script) > 10  # most frames were windowed
+
+
+async def test_an_answer_alone_in_the_transcript_keeps_its_scrollbar_when_windowed() -> None:
+    """The window is a row taller than the screen: the transcript stays taller
+    than its view, as with the whole answer laid out, and shows a scrollbar."""
+    script = [("text", piece) for piece in _answer()] + [("finish", "")]
+    assert await _compare(script, AnswerOnly) > 10
 
 
 @pytest.mark.parametrize("how", ["wheel", "line", "page", "home", "bar"])
