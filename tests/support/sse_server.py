@@ -2,7 +2,9 @@
 streaming formats, for integration tests and benchmarks.
 
 Tests queue `Reply` objects (or install a `responder` function); each request
-takes the next one. A reply can stream chunks with pauses, stall, drop the
+takes the next one. A reply can stream chunks with pauses (or wait for the
+test: a `threading.Event` among the chunks holds the rest back until it is
+set), stall, drop the
 connection mid-body, or answer with an HTTP error. The server records every
 request and notices when a client hangs up mid-stream.
 
@@ -35,8 +37,8 @@ class _QuietServer(ThreadingHTTPServer):
 @dataclass
 class Reply:
     status: int = 200
-    chunks: list[bytes | float] = field(default_factory=list)
-    """Body pieces; a float is a pause in seconds."""
+    chunks: list[bytes | float | threading.Event] = field(default_factory=list)
+    """Body pieces; a float is a pause in seconds, an event holds the rest back until it is set."""
     headers: dict[str, str] = field(default_factory=lambda: {"content-type": "text/event-stream"})
     drop: bool = False
     """Close the socket abruptly after the chunks (no end of the chunked body)."""
@@ -72,7 +74,7 @@ def openai_chunk(content: str | None = None, *, finish: str | None = None, **del
 def openai_text_reply(
     pieces: Iterable[str], *, delay: float = 0.0, finish: str = "stop", usage: bool = True, done: bool = True
 ) -> Reply:
-    chunks: list[bytes | float] = [sse(openai_chunk("", role="assistant"))]
+    chunks: list[bytes | float | threading.Event] = [sse(openai_chunk("", role="assistant"))]
     count = 0
     for piece in pieces:
         if delay:
@@ -205,6 +207,10 @@ class SSETestServer:
                         if isinstance(chunk, float | int):
                             self.wfile.flush()
                             time.sleep(chunk)
+                            continue
+                        if isinstance(chunk, threading.Event):
+                            self.wfile.flush()
+                            chunk.wait(30)
                             continue
                         if not chunk:
                             continue

@@ -9,6 +9,7 @@ container that shows something of its own, would show here."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -181,7 +182,16 @@ async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
     answer = ANSWER + "".join(f"\n- item {i}, a line of its own" for i in range(60)) if long else ANSWER
     size = 14 if long else 7
     pieces = [answer[i:i + size] for i in range(0, len(answer), size)]
-    server.queue(openai_text_reply(pieces, delay=0.02))
+    # The pieces come a few at a time, each group when the test has checked the
+    # screen after the last: every check sees the answer grown, whatever the machine's speed.
+    reply = openai_text_reply(pieces)
+    step = 10 if long else 8
+    gates = [threading.Event() for _ in range(0, len(pieces), step)]
+    body = reply.chunks[1 : 1 + len(pieces)]
+    reply.chunks[1 : 1 + len(pieces)] = [
+        chunk for i, gate in enumerate(gates) for chunk in (gate, *body[i * step : (i + 1) * step])
+    ]
+    server.queue(reply)
     app = make_app(open_store(tmp_path), base_url=server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
         terminal = _Terminal(app, 100, 30)
@@ -189,16 +199,24 @@ async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
         await pilot.pause()
         await send(pilot, "go")
         await wait_for(lambda: app.screen._streaming_view is not None, timeout=1)
-        checked = windowed = 0
+        view = app.screen._streaming_view
+        screen = app.screen
+        windowed = 0
         thumbs: set[object] = set()
-        while (view := app.screen._streaming_view) is not None:
-            await asyncio.sleep(0.03)
+        for checked, gate in enumerate(gates):
+            gate.set()
+            shown = len("".join(pieces[: (checked + 1) * step]))
+            await wait_for(
+                lambda shown=shown: view.body.document.length >= shown and not view.body._dirty
+                and not screen._dirty_widgets and not screen._layout_required,
+                timeout=10,
+            )
             await pilot.pause()
             assert terminal.cells() == terminal.fresh_paint(), f"the terminal is stale after {checked} checks"
             bar = app.screen.transcript.vertical_scrollbar
             thumbs.add((bar.window_virtual_size + app.screen.transcript.hidden_rows, bar.position))
             windowed += bool(view.body._window)
-            checked += 1
+        await wait_for(lambda: app.screen._streaming_view is None, timeout=10)
         await pilot.pause()
         assert terminal.cells() == terminal.fresh_paint()
         transcript = app.screen.transcript
@@ -207,7 +225,7 @@ async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
             transcript.scroll_relative(y=-7, animate=False)
             await pilot.pause()
             assert terminal.cells() == terminal.fresh_paint(), f"stale after scrolling to {transcript.scroll_y}"
-    assert checked >= 5
+    assert len(gates) >= 10
     assert len(thumbs) >= 3  # the thumb moved while the answer grew
     if long:
-        assert windowed >= 10  # most checks saw the answer windowed
+        assert windowed >= len(gates) // 2  # most checks saw the answer windowed
