@@ -144,11 +144,18 @@ async def test_continue_extends_the_partial_answer_in_place(server: SSETestServe
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "sentence")
         await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner))
+        view = app.screen.query_one(AssistantMessageView)
+        children = list(view.children)
+        # A cut answer: its banner, no stats line (kept hidden below it for when it ends).
+        assert children.index(view.query_one(InterruptedBanner)) < children.index(view.query_one(".stats"))
+        assert not view.query_one(".stats").display
         await pilot.press("ctrl+g")
         await wait_for(lambda: app.screen._streaming_view is None and not app.screen.query(InterruptedBanner))
         views = app.screen.query(AssistantMessageView)
         assert len(views) == 1
         assert views.first().body.text == "The quick brown fox jumps over the lazy dog."
+        stats = views.first().query(".stats")
+        assert len(stats) == 1 and stats.first().display and "tok/s" in str(stats.first().render())
     message = store.messages(store.last_conversation_id())[-1]
     assert message.text == "The quick brown fox jumps over the lazy dog."
     assert message.status == MessageStatus.COMPLETE

@@ -9,6 +9,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from chat_tui.ui.markdown_document import CURSOR
+from chat_tui.ui.widgets.prompt_input import PromptInput
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 
 
@@ -43,3 +44,36 @@ async def test_lit_while_text_arrives_blinking_when_it_pauses(monkeypatch: pytes
         rendered = view.frames
         await asyncio.sleep(0.3)
         assert view.frames == rendered  # blinking renders nothing again
+
+
+class PromptOnly(App[None]):
+    def compose(self) -> ComposeResult:
+        yield PromptInput(id="prompt")
+
+
+async def test_the_prompt_stops_blinking_for_an_answer_without_a_repaint() -> None:
+    """While an answer streams, the prompt's cursor stays lit (one blinking
+    cursor at a time: the answer's); stopping and restarting its blink repaints
+    nothing when the cursor shows either way (TextArea repaints it whole)."""
+    app = PromptOnly()
+    async with app.run_test(size=(60, 10)) as pilot:
+        prompt = app.query_one(PromptInput)
+        prompt.focus()
+        await pilot.pause()
+        prompt._cursor_visible = True
+        await pilot.pause()
+        assert not prompt._repaint_required
+        prompt.cursor_blink = False
+        assert not prompt._repaint_required
+        seen = []
+        for _ in range(8):  # two blink periods
+            await asyncio.sleep(0.15)
+            seen.append(prompt._cursor_visible)
+        assert all(seen)
+        prompt.cursor_blink = True
+        assert not prompt._repaint_required and prompt._cursor_visible
+        seen = []
+        for _ in range(10):
+            await asyncio.sleep(0.15)
+            seen.append(prompt._cursor_visible)
+        assert False in seen  # it blinks again

@@ -39,6 +39,13 @@ async def test_demo_tool_call_shows_row_then_answer_and_reopens_collapsed(tmp_pa
         assert row.call.status == "ok" and row.call.result == "84"
         assert "✔" in str(row.query_one("#row").render())
         assert "84" in app.screen.query(AssistantMessageView).last().body.text
+        # The row is under the text of the round that called the tool, above its
+        # stats line (none: only the answer that ends the turn has one, shown).
+        first, last = app.screen.query(AssistantMessageView)
+        children = list(first.children)
+        assert children.index(first.body) < children.index(row) < children.index(first.query_one(".stats"))
+        assert not first.query_one(".stats").display
+        assert last.query_one(".stats").display and "first token" in str(last.query_one(".stats").render())
     cid = store.last_conversation_id()
     app2 = make_app(store, conversation_id=cid)
     async with app2.run_test(size=(100, 30)) as pilot:

@@ -8,6 +8,12 @@ from textual.content import Content
 from textual.widgets import Static
 
 from chat_tui.sanitize import sanitize
+from chat_tui.ui.textual_internals import LayoutOnce
+
+
+class _Item(LayoutOnce, Static):
+    """A part of the bar: when its text changes width, the layout that places
+    it is the only one (Textual asked for a second)."""
 
 
 class HeaderBar(Horizontal):
@@ -31,10 +37,10 @@ class HeaderBar(Horizontal):
         self.demo = demo
 
     def compose(self) -> ComposeResult:
-        yield Static("chat-tui", id="app-name")
-        yield Static("New conversation", id="title")
-        yield Static("", id="totals")
-        yield Static(Content(sanitize(self.provider_label)), id="provider")
+        yield _Item("chat-tui", id="app-name")
+        yield _Item("New conversation", id="title")
+        yield _Item("", id="totals")
+        yield _Item(Content(sanitize(self.provider_label)), id="provider")
         if self.demo:
             yield Static("DEMO · no API key set", id="demo-badge")
 

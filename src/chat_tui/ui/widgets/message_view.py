@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Static
 
 from chat_tui.domain import ChatMessage, MessageStatus, ToolCall
@@ -56,6 +57,11 @@ def stats_line(ttft_ms: int | None, duration_ms: int | None, usage: dict | None,
     elif tokens is not None:
         parts.append(f"{tokens:,} tokens")
     return " · ".join(parts)
+
+
+class _StatsLine(LayoutOnce, Static):
+    """The line under a finished answer (its time to first token, tokens/s ...):
+    when it appears, the layout that places it is the only one."""
 
 
 def conversation_totals(messages: list[ChatMessage], prices: object | None = None) -> str:
@@ -116,6 +122,9 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
         self.indicator: TypingIndicator | None = TypingIndicator() if streaming and not text else None
         self.banner: InterruptedBanner | None = None
         self._stats = ""
+        self._stats_line: _StatsLine | None = None
+        """The stats line, composed hidden with a streaming answer and shown when
+        it ends (mounting it then cost a layout of its own after the answer's)."""
         self._saved_calls: list[ToolCall] = []
         self.reasoning: ReasoningView | None = None
         self.tools_by_index: dict[int, ToolCallView] = {}
@@ -147,8 +156,10 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
             yield row
         if self.banner is not None:
             yield self.banner
-        if self._stats:
-            yield Static(Content(self._stats), classes="stats")
+        if self._stats or self.streaming:
+            self._stats_line = _StatsLine(Content(self._stats), classes="stats")
+            self._stats_line.display = bool(self._stats)
+            yield self._stats_line
         if self.alternatives is not None:
             yield Static(self._alternatives_content(), classes="alternatives")
 
@@ -213,7 +224,14 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
         self.tools_by_index[index] = row
         if call_id:
             self.tools_by_id[call_id] = row
-        self.mount(row)
+        self._mount_row(row)
+
+    def _mount_row(self, row: Widget) -> None:
+        """Mount a row under the answer (above its stats line)."""
+        if self._stats_line is not None and self._stats_line.parent is self:
+            self.mount(row, before=self._stats_line)
+        else:
+            self.mount(row)
 
     def tool_arguments(self, index: int, text: str) -> None:
         if (row := self.tools_by_index.get(index)) is not None:
@@ -233,7 +251,7 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
         if row is None:
             row = ToolCallView(call)
             self.tools_by_id[call.id] = row
-            self.mount(row)
+            self._mount_row(row)
         if running:
             row.start(call)
         else:
@@ -249,6 +267,8 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
     def resume(self) -> None:
         """A partial answer is being continued: cursor back, banner gone."""
         self.remove_banner()
+        if self._stats_line is not None:
+            self._stats_line.display = False
         self.streaming = True
         self.body.resume()
 
@@ -275,9 +295,14 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
         if self.message_id is not None:
             self.banner = _banner_for(self.message_id, status, error_kind, error_message, len(self.body.text))
             if self.banner is not None:
-                self.mount(self.banner)
-        if stats:
-            self.mount(Static(Content(stats), classes="stats"))
+                self._mount_row(self.banner)
+        self._stats = stats
+        if self._stats_line is not None and self._stats_line.parent is self:
+            self._stats_line.update(Content(stats))
+            self._stats_line.display = bool(stats)
+        elif stats:
+            self._stats_line = _StatsLine(Content(stats), classes="stats")
+            self.mount(self._stats_line)
 
 
 def _banner_for(
