@@ -14,7 +14,6 @@ from chat_tui.domain import MessageStatus, Role
 from chat_tui.providers.demo import CODE, TABLE
 from chat_tui.store import Store
 from chat_tui.ui.widgets.message_view import AssistantMessageView
-from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 from tests.support.app import make_app, open_store
 from tests.support.pilot import screen_ready, send, wait_for
 from tests.support.sse_server import Reply, SSETestServer, openai_chunk, sse
@@ -58,7 +57,7 @@ class TestStreaming:
 
         async def run_before(pilot) -> None:
             await send(pilot, "hello")
-            await wait_for(lambda: bool(app.screen.query(TypingIndicator)))
+            await wait_for(lambda: any(v.body.indicator for v in app.screen.query(AssistantMessageView)))
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -11,7 +11,6 @@ from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.transcript import Transcript
-from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 from tests.support.app import make_app, open_store
 from tests.support.pilot import screen_ready, send, wait_for
 from tests.support.sse_server import Reply, SSETestServer, error_reply, openai_chunk, openai_text_reply, sse
@@ -32,7 +31,7 @@ async def test_send_stream_and_final_text_equals_server_text(server: SSETestServ
         assert view.body.text == "".join(ANSWER)
         assert not view.body.streaming
         assert view.body.document.cursor_at is None
-        assert not app.screen.query(TypingIndicator)
+        assert view.body.indicator is None
         assert app.screen.query_one(UserMessageView).text == "hello"
         assert "tok/s" in str(view.query_one(".stats").render())
     messages = store.messages(store.last_conversation_id())
@@ -47,10 +46,17 @@ async def test_typing_indicator_until_first_token(server: SSETestServer, tmp_pat
     app = make_app(open_store(tmp_path), base_url=server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "hi")
-        await wait_for(lambda: bool(app.screen.query(TypingIndicator)))
+        await wait_for(lambda: "Waiting for the model" in first_line(app))
         assert app.screen.query_one(AssistantMessageView).body.text == ""
-        await wait_for(lambda: app.screen.query_one(AssistantMessageView).body.text == "first")
-        assert not app.screen.query(TypingIndicator)
+        await wait_for(lambda: "first" in first_line(app))
+        assert app.screen.query_one(AssistantMessageView).body.indicator is None
+        assert "Waiting" not in first_line(app)
+
+
+def first_line(app: ChatApp) -> str:
+    """The first line of the (last) answer as shown: the typing indicator until its first text."""
+    views = app.screen.query(AssistantMessageView)
+    return "".join(segment.text for segment in views.last().body.render_line(0)) if views else ""
 
 
 async def test_the_first_text_is_drawn_by_the_first_frame_even_before_textual_sizes_the_answer() -> None:
@@ -330,16 +336,14 @@ async def test_retry_asks_again_in_place_and_keeps_the_old_answer(server: SSETes
 
 
 async def test_stall_and_retry_countdown_are_shown(server: SSETestServer, tmp_path: Path) -> None:
-    from chat_tui.ui.widgets.typing_indicator import TypingIndicator
-
     server.queue(error_reply(503, "overloaded", headers={"retry-after": "1"}))
     server.queue(Reply(chunks=[sse(openai_chunk("partial")), 2.0, sse(openai_chunk(" more"))]))
     store = open_store(tmp_path)
     app = make_app(store, base_url=server.base_url, stall_timeout=0.5, retries=2)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "hi")
-        await wait_for(lambda: "retrying in" in str(app.screen.query_one(TypingIndicator).render()))
-        assert "503" in str(app.screen.query_one(TypingIndicator).render())
+        await wait_for(lambda: "retrying in" in first_line(app))
+        assert "503" in first_line(app)
         await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner), timeout=8)
         reason = app.screen.query_one(InterruptedBanner).reason
         assert reason == "No data for 0.5 s: the stream stalled after 7 characters."

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import textual.screen
+from textual.app import App, ComposeResult
 from textual.screen import Screen
 
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
@@ -51,3 +52,59 @@ async def test_the_first_text_does_not_wait_for_the_screen_update_timer(
         await wait_for(lambda: painted, timeout=3)
         assert painted[0] - appended[0] < 0.3
         await wait_for(lambda: app.screen._streaming_view is None, timeout=10)
+
+
+class Waiting(App[None]):
+    def compose(self) -> ComposeResult:
+        yield MarkdownStreamView(streaming=True, waiting=True)
+
+
+def line(view: MarkdownStreamView, y: int = 0) -> str:
+    return "".join(segment.text for segment in view.render_line(y))
+
+
+async def test_the_first_text_takes_the_typing_indicators_line_without_a_layout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The typing indicator is the answer's own first line: a first text of one
+    line replaces it with a repaint of that line (no widget removed, no layout);
+    a longer text grows the answer as usual."""
+    layouts: list[int] = []
+    refresh_layout = Screen._refresh_layout
+
+    def counted(self: Screen[object], *args: object, **kwargs: object) -> None:
+        layouts.append(1)
+        refresh_layout(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    app = Waiting()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(MarkdownStreamView)
+        await pilot.pause()
+        assert "Waiting for the model… 0.0 s" in line(view) and view.size.height == 1
+        layouts.clear()
+        view.append("The first words")
+        await wait_for(lambda: "The first words" in line(view) and not app.screen._dirty_widgets)
+        await pilot.pause()
+        assert not layouts and view.indicator is None
+        view.append(" and more.\n\nA second paragraph.")
+        await wait_for(lambda: view.size.height == 3)
+        assert layouts
+
+
+async def test_the_typing_indicator_gives_way_to_reasoning_and_comes_back_for_a_retry() -> None:
+    app = Waiting()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(MarkdownStreamView)
+        await pilot.pause()
+        view.stop_waiting()
+        await wait_for(lambda: view.size.height == 0)
+        assert view.indicator is None
+        view.show_waiting("Server error. Retry 1 of 2", countdown=3)
+        await wait_for(lambda: view.size.height == 1)
+        assert "Server error. Retry 1 of 2 — retrying in 3 s" in line(view)
+        view.append("text")
+        await wait_for(lambda: line(view).startswith("text"))
+        view.finish()
+        await pilot.pause()
+        assert view.indicator is None and line(view).rstrip() == "text"

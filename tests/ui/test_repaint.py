@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from rich.segment import Segment
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widget import Widget
 
 from chat_tui.ui.blank import BlankBackground
@@ -23,7 +24,7 @@ from chat_tui.ui.widgets.message_view import AssistantMessageView
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from tests.support.app import make_app, open_store
 from tests.support.pilot import send, wait_for
-from tests.support.sse_server import SSETestServer, openai_text_reply
+from tests.support.sse_server import Reply, SSETestServer, openai_text_reply
 
 ANSWER = (
     "# A heading\n\nA paragraph that wraps over more than one line of the screen, with **bold** and `code` "
@@ -33,6 +34,33 @@ ANSWER = (
     "| name | time |\n| --- | ---: |\n" + "".join(f"| row {i} | {i * 7} ms |\n" for i in range(6)) +
     "\n> a quote\n\nThe end."
 )
+
+
+def gated_reply(pieces: list[str], step: int) -> tuple[Reply, list[threading.Event]]:
+    """A reply whose pieces come `step` at a time, each group once its gate is
+    set: every check of the screen sees the answer grown, whatever the machine's speed."""
+    reply = openai_text_reply(pieces)
+    gates = [threading.Event() for _ in range(0, len(pieces), step)]
+    body = reply.chunks[1 : 1 + len(pieces)]
+    reply.chunks[1 : 1 + len(pieces)] = [
+        chunk for i, gate in enumerate(gates) for chunk in (gate, *body[i * step : (i + 1) * step])
+    ]
+    return reply, gates
+
+
+async def show_next(pilot: Pilot[object], gate: threading.Event, length: int) -> None:
+    """Let the next group of pieces come, and wait until the screen shows the answer `length` long."""
+    app = pilot.app
+    gate.set()
+
+    def shown() -> bool:
+        view = app.screen._streaming_view  # type: ignore[attr-defined]
+        body = view.body if view is not None else None
+        return body is None or (body.document.length >= length and not body._dirty and not
+                                app.screen._dirty_widgets and not app.screen._layout_required)
+
+    await wait_for(shown, timeout=10)
+    await pilot.pause()
 
 
 def _cells(app: App[object], *, fresh: bool) -> list[list[tuple[str, object]]]:
@@ -77,26 +105,25 @@ async def test_screen_while_streaming_equals_a_fresh_paint(
     else:
         monkeypatch.delenv("NO_COLOR", raising=False)
     pieces = [ANSWER[i:i + 7] for i in range(0, len(ANSWER), 7)]
-    server.queue(openai_text_reply(pieces, delay=0.02))
+    reply, gates = gated_reply(pieces, 8)
+    server.queue(reply)
     app = make_app(open_store(tmp_path), base_url=server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
         await send(pilot, "go")
         await wait_for(lambda: app.screen._streaming_view is not None, timeout=1)
-        checked = 0
-        while app.screen._streaming_view is not None:
-            await asyncio.sleep(0.03)
-            await pilot.pause()
+        for checked, gate in enumerate(gates):
+            await show_next(pilot, gate, len("".join(pieces[: (checked + 1) * 8])))
             shown = _cells(app, fresh=False)
             assert shown == _cells(app, fresh=True), f"stale cells after {checked} checks"
             assert _visible(shown) == _textual_cells(app, monkeypatch), f"not Textual's paint after {checked} checks"
-            checked += 1
+        await wait_for(lambda: app.screen._streaming_view is None, timeout=10)
         await pilot.pause()
         assert app.screen.query_one(AssistantMessageView).body.text == ANSWER
         assert _cells(app, fresh=False) == _cells(app, fresh=True)
         assert _visible(_cells(app, fresh=False)) == _textual_cells(app, monkeypatch)
         assert isinstance(app.screen.transcript.vertical_scrollbar, CachedScrollBar)
         assert app.screen.transcript.vertical_scrollbar.display  # the answer is longer than the screen
-    assert checked >= 5
+    assert len(gates) >= 5
 
 
 @pytest.mark.parametrize("no_color", [False, True])
@@ -184,13 +211,8 @@ async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
     pieces = [answer[i:i + size] for i in range(0, len(answer), size)]
     # The pieces come a few at a time, each group when the test has checked the
     # screen after the last: every check sees the answer grown, whatever the machine's speed.
-    reply = openai_text_reply(pieces)
     step = 10 if long else 8
-    gates = [threading.Event() for _ in range(0, len(pieces), step)]
-    body = reply.chunks[1 : 1 + len(pieces)]
-    reply.chunks[1 : 1 + len(pieces)] = [
-        chunk for i, gate in enumerate(gates) for chunk in (gate, *body[i * step : (i + 1) * step])
-    ]
+    reply, gates = gated_reply(pieces, step)
     server.queue(reply)
     app = make_app(open_store(tmp_path), base_url=server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -200,18 +222,10 @@ async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
         await send(pilot, "go")
         await wait_for(lambda: app.screen._streaming_view is not None, timeout=1)
         view = app.screen._streaming_view
-        screen = app.screen
         windowed = 0
         thumbs: set[object] = set()
         for checked, gate in enumerate(gates):
-            gate.set()
-            shown = len("".join(pieces[: (checked + 1) * step]))
-            await wait_for(
-                lambda shown=shown: view.body.document.length >= shown and not view.body._dirty
-                and not screen._dirty_widgets and not screen._layout_required,
-                timeout=10,
-            )
-            await pilot.pause()
+            await show_next(pilot, gate, len("".join(pieces[: (checked + 1) * step])))
             assert terminal.cells() == terminal.fresh_paint(), f"the terminal is stale after {checked} checks"
             bar = app.screen.transcript.vertical_scrollbar
             thumbs.add((bar.window_virtual_size + app.screen.transcript.hidden_rows, bar.position))

@@ -16,7 +16,6 @@ from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner, describe_s
 from chat_tui.ui.widgets.reasoning_view import ReasoningView
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.tool_call_view import ToolCallView
-from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 
 
 class UserMessageView(Static):
@@ -118,8 +117,7 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
         """The model that wrote this answer."""
         self.alternatives: tuple[int, int] | None = None
         """(this answer's number, how many) when the question was asked more than once."""
-        self.body = MarkdownStreamView(text, streaming=streaming)
-        self.indicator: TypingIndicator | None = TypingIndicator() if streaming and not text else None
+        self.body = MarkdownStreamView(text, streaming=streaming, waiting=streaming)
         self.banner: InterruptedBanner | None = None
         self._stats = ""
         self._stats_line: _StatsLine | None = None
@@ -145,8 +143,6 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
     def compose(self) -> ComposeResult:
         if self.label:
             yield Static(Content(sanitize(self.label)), classes="model-label")
-        if self.indicator is not None:
-            yield self.indicator
         if self.reasoning is not None:
             yield self.reasoning
         yield self.body
@@ -196,30 +192,23 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
             self.mount(Static(self._alternatives_content(), classes="alternatives"))
 
     def append(self, text: str) -> None:
-        if text:
-            self._drop_indicator()
-            if self.reasoning is not None:
-                self.reasoning.finish()
-        self.body.append(text)
+        if text and self.reasoning is not None:
+            self.reasoning.finish()
+        self.body.append(text)  # (its first text takes the typing indicator's place)
 
     def append_reasoning(self, text: str) -> None:
         if not text:
             return
-        self._drop_indicator()
+        self.body.stop_waiting()
         if self.reasoning is None:
             self.reasoning = ReasoningView(streaming=True)
             self.mount(self.reasoning, before=self.body)
         self.reasoning.append(text)
 
     # -- tool calls ---------------------------------------------------------------------------
-    def _drop_indicator(self) -> None:
-        if self.indicator is not None:
-            self.indicator.remove()
-            self.indicator = None
-
     def tool_started(self, index: int, call_id: str, name: str) -> None:
         """A call's name is known: its row appears (arguments may still stream)."""
-        self._drop_indicator()
+        self.body.stop_waiting()
         row = ToolCallView(ToolCall(call_id, name, status="pending"))
         self.tools_by_index[index] = row
         if call_id:
@@ -259,10 +248,7 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
 
     def show_waiting(self, label: str, countdown: float | None = None) -> None:
         """Show (again) the indicator with a label, e.g. a retry countdown."""
-        if self.indicator is None:
-            self.indicator = TypingIndicator(label)
-            self.mount(self.indicator, before=self.body)
-        self.indicator.restart(label, countdown)
+        self.body.show_waiting(label, countdown)
 
     def resume(self) -> None:
         """A partial answer is being continued: cursor back, banner gone."""
@@ -287,7 +273,6 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
     ) -> None:
         """The answer ended: drop the cursor and indicator; banner or stats line."""
         self.streaming = False
-        self._drop_indicator()
         if self.reasoning is not None:
             self.reasoning.finish()
         self.body.finish()

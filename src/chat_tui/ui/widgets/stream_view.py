@@ -10,6 +10,9 @@ What a frame costs is mostly Textual's, not ours: each screen update composes
 every visible widget again (about 3 ms at 100x40 on a slow machine) and each
 change of height lays the whole screen out again. So:
 
+* the typing indicator is the answer's own first line until the first text
+  takes its place: no widget is removed and, when that text is a line, no
+  layout is needed for the moment a person waits for;
 * an answer taller than the screen, followed by the transcript, is laid out as
   a window on its last lines, which keeps its height while the answer grows
   (see `_window_rows`; rows laid out ahead of the text instead would show as a
@@ -36,6 +39,7 @@ from textual.widget import Widget
 
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.textual_internals import LayoutOnce, WindowedScroll, report_error
+from chat_tui.ui.widgets.typing_indicator import TypingIndicator
 
 if TYPE_CHECKING:
     from chat_tui.ui.markdown_document import MarkdownDocument
@@ -47,7 +51,10 @@ class MarkdownStreamView(LayoutOnce, Widget):
         height: auto;
         width: 1fr;
     }
+    MarkdownStreamView > .markdown-stream-view--indicator { color: $text-muted; }
+    MarkdownStreamView > .markdown-stream-view--indicator-frame { color: $accent; }
     """
+    COMPONENT_CLASSES = {"markdown-stream-view--indicator", "markdown-stream-view--indicator-frame"}
 
     FRAME_INTERVAL = 1 / 36
     """The shortest time between two renders while streaming (the frame-rate setting)."""
@@ -73,7 +80,11 @@ class MarkdownStreamView(LayoutOnce, Widget):
     blink = True
     """Blink the cursor (turned off in snapshot tests, for determinism)."""
 
-    def __init__(self, text: str = "", *, streaming: bool = False, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, text: str = "", *, streaming: bool = False, waiting: bool = False, id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """`waiting`: show the typing indicator until the first text."""
         super().__init__(id=id, classes=classes)
         # Imported here: the Markdown parser and highlighter load when the first
         # answer needs them, not before the app's first frame.
@@ -100,6 +111,11 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._rate = 0.0
         """Characters per second arriving (smoothed)."""
         self._interval = self.FRAME_INTERVAL
+        self.indicator: TypingIndicator | None = TypingIndicator() if waiting and streaming and not text else None
+        """The typing indicator, shown on the first line while there is no text."""
+        self._indicator_timer: Timer | None = None
+        self._laid_out = 0
+        """The rows the last layout was given (`get_content_height`)."""
         self._window = 0
         """Rows laid out while the answer is a window on its last lines (0: all of it)."""
         self._offset = 0
@@ -124,6 +140,47 @@ class MarkdownStreamView(LayoutOnce, Widget):
     def on_mount(self) -> None:
         if self.streaming and self.blink:
             self._blink_timer = self.set_interval(self.BLINK_INTERVAL, self._toggle_cursor)
+        if self.indicator is not None:
+            self._animate_indicator()
+
+    # -- the typing indicator -----------------------------------------------------------
+    def show_waiting(self, label: str, countdown: float | None = None) -> None:
+        """Show (again) the indicator with a label, e.g. a retry countdown."""
+        if self.indicator is None:
+            self.indicator = TypingIndicator(label)
+            self._animate_indicator()
+            self._relayout()
+        self.indicator.restart(label, countdown)
+        self._repaint_indicator()
+
+    def stop_waiting(self) -> None:
+        """No indicator any more (reasoning or a tool call is shown instead)."""
+        if self.indicator is None:
+            return
+        self._drop_indicator()
+        self._strips.pop(0, None)
+        self.refresh(Region(0, 0, self.size.width, 1))
+        self._relayout()
+
+    def _drop_indicator(self) -> None:
+        self.indicator = None
+        if self._indicator_timer is not None:
+            self._indicator_timer.stop()
+            self._indicator_timer = None
+
+    def _animate_indicator(self) -> None:
+        if TypingIndicator.animate and self._indicator_timer is None and self.is_mounted:
+            self._indicator_timer = self.set_interval(TypingIndicator.INTERVAL, self._tick_indicator)
+
+    def _tick_indicator(self) -> None:
+        if self.indicator is not None:
+            self.indicator.tick()
+            self._repaint_indicator()
+
+    def _repaint_indicator(self) -> None:
+        if self.indicator is not None and not self.document.height:
+            self._strips.pop(0, None)
+            self.refresh(Region(0, 0, self.size.width, 1))
 
     # -- streaming ----------------------------------------------------------------------
     def resume(self) -> None:
@@ -183,9 +240,11 @@ class MarkdownStreamView(LayoutOnce, Widget):
         if self._blink_timer is not None:
             self._blink_timer.stop()
             self._blink_timer = None
+        self._drop_indicator()
         self._stop_frame()
         self._dirty = True
         self._frame()  # (laid out whole again)
+        self._relayout()
         container = self._windowed_in()
         if container is not None and container.windowed is self:
             container.windowed = None
@@ -208,8 +267,10 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._next_due = 0.0
         cpu = time.thread_time()
         old_height = self.document.height
-        old_rows = self._window or old_height
+        old_rows = self._laid_out
         first_changed = self._render(width)
+        if self.indicator is not None and self.document.height:
+            self._drop_indicator()  # the first text takes its line
         # A frame that was expensive to render (a big table, a burst of text)
         # spaces the next ones out, so rendering never takes more than about a
         # third of the time: the app stays responsive on any stream.
@@ -217,7 +278,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._interval = max(self.FRAME_INTERVAL, min(self.MAX_FRAME_INTERVAL, max(2 * cost, self._budget_interval())))
         self._cursor_shown = True
         window = self._window = self._window_rows()
-        rows = window or self.document.height
+        rows = self._rows()
         offset = self.document.height - window if window else 0
         if offset != self._offset:
             # Every row shows another line: all are painted again (as when the
@@ -244,6 +305,19 @@ class MarkdownStreamView(LayoutOnce, Widget):
             self._measuring = True
             self._frame_cpu = cpu
             self.call_after_refresh(self._frame_shown)
+
+    def _shown_rows(self) -> int:
+        """Rows of text (or the typing indicator's one)."""
+        return self.document.height or (1 if self.indicator is not None else 0)
+
+    def _rows(self) -> int:
+        """Rows to lay the answer out in."""
+        return self._window or self._shown_rows()
+
+    def _relayout(self) -> None:
+        """Have the answer laid out again if its rows changed."""
+        if self._rows() != self._laid_out:
+            self.refresh(layout=True)
 
     def _window_rows(self) -> int:
         """How many rows to lay the answer out in, as a window on its last lines;
@@ -362,7 +436,8 @@ class MarkdownStreamView(LayoutOnce, Widget):
         # (which streaming asks for at every new line) must not render it too.
         if width > 0 and width != self._rendered_width:
             self._render(width)
-        return self._window or self.document.height
+        self._laid_out = self._rows()
+        return self._laid_out
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Textual takes each line through its general styling (borders, padding,
@@ -451,11 +526,21 @@ class MarkdownStreamView(LayoutOnce, Widget):
         return self._plain
 
     def _segments(self, y: int) -> list[Segment]:
+        if not y and self.indicator is not None and not self.document.height:
+            return self._indicator_segments()
         segments = self.document.line(y)
         cursor = self.document.cursor_at
         if cursor is not None and not self._cursor_shown and y == self.document.finished_line_count + cursor[0]:
             segments = [Segment(s.text.replace(self._cursor, " "), s.style, s.control) for s in segments]
         return segments
+
+    def _indicator_segments(self) -> list[Segment]:
+        assert self.indicator is not None
+        frame, text = self.indicator.parts()
+        return [
+            Segment(frame, self.get_component_rich_style("markdown-stream-view--indicator-frame")),
+            Segment(text, self.get_component_rich_style("markdown-stream-view--indicator")),
+        ]
 
     def _base(self) -> Style:
         style = self._base_style
