@@ -120,6 +120,20 @@ async def test_a_fast_streams_pieces_gather_and_none_is_held_back_long() -> None
     assert late[int(len(late) * 0.95)] < pacing.PAUSE + 0.01
 
 
+async def test_a_fast_stream_is_known_as_fast_from_its_first_reads() -> None:
+    """However long the first piece took (the model's time to its first token),
+    a fast stream's reads pause from its second: a short answer's reads would
+    otherwise mostly be of a piece or two each."""
+    network = Network([0.3] + [0.0003] * 200)
+    reads = PacedReads(network.reads(), drains=True)
+    sizes: list[int] = []
+    async for chunk in reads:
+        sizes.append(chunk.count(b";"))
+    assert sum(sizes) == 201
+    assert reads.pauses >= len(sizes) - 3  # every read after the first two or so
+    assert len(sizes) < 201 / 4
+
+
 async def test_a_stream_that_slows_down_is_no_longer_paused() -> None:
     network = Network([0.0003] * 400 + [0.04] * 6)
     got: list[float] = []

@@ -46,6 +46,8 @@ class PacedReads:
         chunks = self._chunks.__aiter__()
         monotonic = time.monotonic
         gap = 1.0
+        learned = False
+        first = True
         try:
             while True:
                 start = monotonic()
@@ -54,10 +56,18 @@ class PacedReads:
                 except StopAsyncIteration:
                     return
                 waited = monotonic() - start
-                if waited > WAITED:
+                if first:
+                    # The wait for the first piece is the model's time to its
+                    # first token, not the stream's pace: nothing to learn.
+                    first = False
+                elif waited > WAITED:
                     # How long the network took to bring the next piece (after a
-                    # pause, the pieces are there already: nothing to learn).
-                    gap = 0.8 * gap + 0.2 * waited
+                    # pause, the pieces are there already: nothing to learn). The
+                    # first such wait is taken as it is: a fast stream is known
+                    # as fast from its second read, not after some thirty reads
+                    # of a piece or two each (most of a short answer's reads).
+                    gap = 0.8 * gap + 0.2 * waited if learned else waited
+                    learned = True
                 yield chunk
                 if gap < FAST_GAP and (self._drains or waited > WAITED) and len(chunk) < BACKLOG:
                     self.pauses += 1
