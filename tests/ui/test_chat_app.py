@@ -436,7 +436,9 @@ async def test_conversation_totals_and_cost_in_the_header(server: SSETestServer,
             await wait_for(lambda: app.screen._streaming_view is None
                            and len(app.screen.query(AssistantMessageView)) == count)
             await pilot.pause()
-        totals = str(app.screen.query_one(HeaderBar).query_one("#totals").render())
+        header = app.screen.query_one(HeaderBar)
+        totals = header.totals
+        assert totals in str(header.render())
     # openai_text_reply reports 10 prompt tokens and one completion token per piece.
     assert totals == f"2 answers · 20 → 3 tokens · ${(20 * 2.0 + 3 * 8.0) / 1e6:.4f}"
 

@@ -262,8 +262,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
         for screen in self.app.screen_stack:
             for bar in screen.query(HeaderBar):
                 bar.set_provider(self.provider.label)
-                for badge in bar.query("#demo-badge"):
-                    badge.display = demo
+                bar.set_demo(demo)
             if not demo:
                 screen.query("#demo-hint").remove()
 

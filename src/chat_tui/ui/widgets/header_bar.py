@@ -1,22 +1,26 @@
-"""The top bar: app name, conversation title, provider and model (and a clear DEMO badge)."""
+"""The top bar: app name, conversation title, provider and model (and a clear DEMO badge).
+
+One widget drawing one line (it was a row of five): a new title, new totals or
+another model repaint the line, where each asked for a layout of the whole
+screen, at the start and at the end of every answer; and each layout, at every
+frame of a growing answer, had five widgets fewer to place.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.content import Content
-from textual.widgets import Static
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
 
 from chat_tui.sanitize import sanitize
-from chat_tui.ui.textual_internals import LayoutOnce
+
+APP_NAME = "chat-tui"
+NO_TITLE = "New conversation"
+DEMO_BADGE = "DEMO · no API key set"
 
 
-class _Item(LayoutOnce, Static):
-    """A part of the bar: when its text changes width, the layout that places
-    it is the only one (Textual asked for a second)."""
-
-
-class HeaderBar(Horizontal):
+class HeaderBar(Widget):
     DEFAULT_CSS = """
     HeaderBar {
         height: 1;
@@ -24,31 +28,66 @@ class HeaderBar(Horizontal):
         background: $panel;
         padding: 0 1;
     }
-    HeaderBar #app-name { width: auto; text-style: bold; color: $accent; }
-    HeaderBar #title { width: 1fr; padding: 0 2; color: $text-muted; }
-    HeaderBar #provider { width: auto; }
-    HeaderBar #totals { width: auto; color: $text-muted; margin-right: 2; }
-    HeaderBar #demo-badge { width: auto; background: $warning; color: $background; text-style: bold; padding: 0 1; margin-left: 1; }
+    HeaderBar > .header-bar--app-name { text-style: bold; color: $accent; }
+    HeaderBar > .header-bar--title { color: $text-muted; }
+    HeaderBar > .header-bar--totals { color: $text-muted; }
+    HeaderBar > .header-bar--demo-badge { background: $warning; color: $background; text-style: bold; }
     """
+    COMPONENT_CLASSES = {"header-bar--app-name", "header-bar--title", "header-bar--totals", "header-bar--demo-badge"}
+    TITLE_PADDING = 2
+    """Cells on each side of the title."""
+    TOTALS_MARGIN = 2
+    """Cells between the totals and the provider."""
 
     def __init__(self, provider_label: str, *, demo: bool) -> None:
         super().__init__()
-        self.provider_label = provider_label
+        self.provider_label = sanitize(provider_label)
         self.demo = demo
-
-    def compose(self) -> ComposeResult:
-        yield _Item("chat-tui", id="app-name")
-        yield _Item("New conversation", id="title")
-        yield _Item("", id="totals")
-        yield _Item(Content(sanitize(self.provider_label)), id="provider")
-        if self.demo:
-            yield Static("DEMO · no API key set", id="demo-badge")
+        self.title = NO_TITLE
+        self.totals = ""
 
     def set_title(self, title: str) -> None:
-        self.query_one("#title", Static).update(Content(sanitize(title) or "New conversation"))
+        self.title = sanitize(title) or NO_TITLE
+        self.refresh()
 
     def set_totals(self, totals: str) -> None:
-        self.query_one("#totals", Static).update(Content(totals))
+        self.totals = totals
+        self.refresh()
 
     def set_provider(self, label: str) -> None:
-        self.query_one("#provider", Static).update(Content(sanitize(label)))
+        self.provider_label = sanitize(label)
+        self.refresh()
+
+    def set_demo(self, demo: bool) -> None:
+        """Show or hide the DEMO badge."""
+        self.demo = demo
+        self.refresh()
+
+    def render(self) -> Text:
+        # Laid out as the row of widgets was: the name, the title taking the
+        # room left (cut with an ellipsis), the totals, the provider, the badge.
+        style = self.get_component_rich_style
+        right: list[tuple[str, Style | str]] = [
+            (self.totals, style("header-bar--totals")),
+            (" " * self.TOTALS_MARGIN, ""),
+            (self.provider_label, ""),
+        ]
+        if self.demo:
+            right += [(" ", ""), (f" {DEMO_BADGE} ", style("header-bar--demo-badge"))]
+        room = self.size.width - cell_len(APP_NAME) - sum(cell_len(text) for text, _ in right)
+        title_width = max(0, room - 2 * self.TITLE_PADDING)
+        title = Text(self.title, no_wrap=True, overflow="crop", end="")
+        title.truncate(title_width, overflow="ellipsis")
+        title.pad_right(title_width - title.cell_len)
+        line = Text.assemble(
+            (APP_NAME, style("header-bar--app-name")),
+            " " * min(max(0, room), self.TITLE_PADDING),
+            (title.plain, style("header-bar--title")),
+            " " * min(max(0, room - self.TITLE_PADDING - title_width), self.TITLE_PADDING),
+            *right,
+            no_wrap=True,
+            overflow="crop",
+            end="",
+        )
+        line.truncate(self.size.width, overflow="crop")
+        return line

@@ -1,0 +1,66 @@
+"""The top bar: one line, laid out as the row of widgets it replaced, and a
+new title or totals repaint it without a layout of the screen."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+
+from chat_tui.ui.widgets.header_bar import DEMO_BADGE, HeaderBar
+
+
+class OneBar(App[None]):
+    def __init__(self, demo: bool) -> None:
+        super().__init__()
+        self.demo = demo
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar("openai · gpt-4.1-mini", demo=self.demo)
+
+
+def line(bar: HeaderBar) -> str:
+    return bar.render().plain
+
+
+@pytest.mark.parametrize("demo", [False, True])
+async def test_the_bar_lays_its_parts_out_across_the_width(demo: bool) -> None:
+    async with OneBar(demo).run_test(size=(100, 5)) as pilot:
+        bar = pilot.app.query_one(HeaderBar)
+        bar.set_title("a question")
+        bar.set_totals("2 answers · 20 → 3 tokens")
+        await pilot.pause()
+        text = line(bar)
+        assert len(text) == bar.size.width == 98  # (one cell of padding on each side)
+        right = "2 answers · 20 → 3 tokens  openai · gpt-4.1-mini" + (f"  {DEMO_BADGE} " if demo else "")
+        assert text.startswith("chat-tui  a question ")
+        assert text.endswith("  " + right)  # the title's padding, then the rest at the right edge
+        bar.set_title("a long question " * 10)
+        await pilot.pause()
+        text = line(bar)
+        assert len(text) == 98 and text.endswith("  " + right)
+        title = text[len("chat-tui  ") : text.index("…")]
+        assert len(title) > 8 and ("a long question " * 10).startswith(title)  # cut, with an ellipsis
+
+
+async def test_a_new_title_or_totals_repaint_the_bar_without_a_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    layouts: list[int] = []
+    refresh_layout = Screen._refresh_layout
+
+    def counted(self: Screen[object], *args: object, **kwargs: object) -> None:
+        layouts.append(1)
+        refresh_layout(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    async with OneBar(True).run_test(size=(100, 5)) as pilot:
+        bar = pilot.app.query_one(HeaderBar)
+        await pilot.pause()
+        layouts.clear()
+        bar.set_title("what is a monad")
+        bar.set_totals("1 answer · 9 → 120 tokens")
+        bar.set_provider("anthropic · claude")
+        bar.set_demo(False)
+        await pilot.pause()
+        assert not layouts
+        text = line(bar)
+        assert "what is a monad" in text and text.endswith("1 answer · 9 → 120 tokens  anthropic · claude")
