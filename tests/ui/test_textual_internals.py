@@ -166,7 +166,7 @@ async def test_an_update_draws_only_the_widgets_it_shows_and_what_it_draws_is_te
                         assert list(ours[y][x]) == list(strip), (crop, y, x)
         drawn.clear()
         compositor._render_chops(transcript, lambda y: True)
-        assert "HeaderBar" not in drawn and "Footer" not in drawn and drawn
+        assert "HeaderBar" not in drawn and "KeyBar" not in drawn and drawn
 
 
 def test_every_way_of_scrolling_still_goes_through_what_windowed_scroll_replaces() -> None:

@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from chat_tui.domain import ChatMessage, MessageStatus, Role
 from chat_tui.engine import ChatEngine, Retrying, TurnEnded, TurnStarted
@@ -35,6 +35,7 @@ from chat_tui.sanitize import sanitize
 from chat_tui.ui.blank import BlankBackground
 from chat_tui.ui.textual_internals import CroppedCompositor, PaintSoon
 from chat_tui.ui.widgets.header_bar import HeaderBar
+from chat_tui.ui.widgets.key_bar import KeyBar
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.message_view import (
     AssistantMessageView,
@@ -131,7 +132,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
             if self.is_demo:
                 yield Static(Content(DEMO_HINT), id="demo-hint")
             yield PromptInput(id="prompt")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def transcript(self) -> Transcript:
