@@ -35,8 +35,8 @@ from chat_tui.sanitize import sanitize
 from chat_tui.ui.blank import BlankBackground
 from chat_tui.ui.textual_internals import CroppedCompositor, PaintSoon
 from chat_tui.ui.widgets.header_bar import HeaderBar
-from chat_tui.ui.widgets.key_bar import KeyBar
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
+from chat_tui.ui.widgets.key_bar import KeyBar
 from chat_tui.ui.widgets.message_view import (
     AssistantMessageView,
     UserMessageView,
