@@ -45,8 +45,8 @@ class TestStreaming:
         """The empty app: top bar with "demo (offline, scripted)" and a yellow
         "DEMO · no API key set" badge; "Start a conversation" with prompts to
         try; the hint on how to connect a real model above the prompt, the
-        prompt's placeholder, and the footer keys (esc Stop answer, ^n New chat,
-        ^o Conversations, f1 Help, ^p palette)."""
+        prompt's placeholder, and the footer keys (^n New chat, ^o Conversations,
+        f1 Help, ^p palette; no esc: nothing streams)."""
         assert snap_compare(make_app(open_store(tmp_path)), terminal_size=SIZE)
 
     def test_typing_indicator(self, snap_compare, server: SSETestServer, tmp_path: Path) -> None:

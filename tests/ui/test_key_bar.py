@@ -112,3 +112,33 @@ async def test_a_click_on_a_key_presses_it() -> None:
         await pilot.click(KeyBar, offset=(2, 0))
         await pilot.pause()
         assert app.pressed == ["help", "new"]
+
+
+async def test_esc_shows_in_the_app_only_when_it_does_something(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Esc stops a streaming answer or cancels the edit of a message; otherwise
+    its key is not shown (it still does nothing harmful)."""
+    from chat_tui.config import Settings
+    from chat_tui.providers.demo import DemoProvider
+    from chat_tui.ui.app import ChatApp
+    from tests.support.app import open_store
+    from tests.support.pilot import send, wait_for
+
+    app = ChatApp(store=open_store(tmp_path), provider=DemoProvider(tokens_per_second=40, first_token_delay=0),
+                  settings=Settings(retries=0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+
+        def bar() -> str:
+            return "".join(c for c, _ in bottom_row(app))
+
+        assert "esc" not in bar() and "New chat" in bar()
+        await send(pilot, "hello")
+        await wait_for(lambda: app.screen._streaming_view is not None and "esc Stop answer" in bar())
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen._streaming_view is None)
+        await pilot.pause()
+        assert "esc" not in bar()
+        await pilot.press("f2")  # edit the last message
+        await wait_for(lambda: "esc Cancel edit" in bar())
+        await pilot.press("escape")
+        await wait_for(lambda: "esc" not in bar())

@@ -149,6 +149,16 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
         else:
             self._show_empty_state(True)
         self.prompt.focus()
+        self._show_keys()
+
+    def _show_keys(self) -> None:
+        """Esc shows in the bottom bar only when it does something: it stops a
+        streaming answer, or cancels the edit of a message."""
+        bar = self.query_one(KeyBar)
+        if self._streaming_view is not None:
+            bar.undescribe("cancel_turn")
+        else:
+            bar.describe("cancel_turn", "Cancel edit" if self._editing is not None else None)
 
     # -- loading ---------------------------------------------------------------------------
     async def load_conversation(self, conversation_id: int) -> None:
@@ -316,6 +326,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
         self.prompt.sent.append(text)
         self.prompt.clear()
         editing, self._editing = self._editing, None
+        self._show_keys()
         self.prompt.border_title = None
         self.run_turn(prompt=text, edit_id=editing)
 
@@ -379,6 +390,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
         self._relabel()
         transcript.anchor()
         self._streaming_view = view
+        self._show_keys()
         # One blinking cursor at a time: the answer's. (The prompt's blink repaints too.)
         self.prompt.cursor_blink = False
         try:
@@ -398,6 +410,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
             self.notify(sanitize(str(exc)), title=exc.title, severity="error", markup=False)
         finally:
             self._streaming_view = None
+            self._show_keys()
             self.prompt.cursor_blink = True
             for answer in transcript.query(AssistantMessageView):
                 answer.model = answer.model or model  # the rounds of this turn
@@ -565,6 +578,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
             self.workers.cancel_group(self, "turn")
         elif self._editing is not None:
             self._editing = None
+            self._show_keys()
             self.prompt.border_title = None
             self.prompt.clear()
 
@@ -578,6 +592,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
             return
         last = users[-1]
         self._editing = last.message_id
+        self._show_keys()
         self.prompt.load_text(last.text)
         self.prompt.move_cursor(self.prompt.document.end)
         self.prompt.border_title = "Editing your last message · Enter resends · Esc cancels"

@@ -49,6 +49,20 @@ class KeyBar(Widget, can_focus=False):
         super().__init__(id=id)
         self._spans: list[tuple[int, int, str, bool]] = []
         """(first cell, end cell, key, enabled) of each key as last drawn, for clicks."""
+        self._descriptions: dict[str, str | None] = {}
+        """Actions shown with another description than their binding's (None: not shown)."""
+
+    def describe(self, action: str, description: str | None) -> None:
+        """Show `action`'s key with `description` (None: not at all), whatever
+        its binding says; the key works either way. A repaint, not a layout."""
+        if self._descriptions.get(action, "") != description:
+            self._descriptions[action] = description
+            self.refresh()
+
+    def undescribe(self, action: str) -> None:
+        """Show `action`'s key as its binding says again."""
+        if self._descriptions.pop(action, "") != "":
+            self.refresh()
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -65,9 +79,12 @@ class KeyBar(Widget, can_focus=False):
         app = self.app
         shown: dict[str, tuple[str, str, str, bool]] = {}
         active = self.screen.active_bindings
+        described = self._descriptions
         for _node, binding, enabled, _tooltip in active.values():
             if binding.show and binding.action not in shown:
-                shown[binding.action] = (binding.key, app.get_key_display(binding), binding.description, enabled)
+                description = described.get(binding.action, binding.description)
+                if description is not None:
+                    shown[binding.action] = (binding.key, app.get_key_display(binding), description, enabled)
         palette = None
         if app.ENABLE_COMMAND_PALETTE and (entry := active.get(app.COMMAND_PALETTE_BINDING)) is not None:
             _node, binding, enabled, _tooltip = entry
