@@ -63,20 +63,10 @@ def line(view: MarkdownStreamView, y: int = 0) -> str:
     return "".join(segment.text for segment in view.render_line(y))
 
 
-async def test_the_first_text_takes_the_typing_indicators_line_without_a_layout(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_the_first_text_takes_the_typing_indicators_line_without_a_layout(layouts: list[int]) -> None:
     """The typing indicator is the answer's own first line: a first text of one
     line replaces it with a repaint of that line (no widget removed, no layout);
     a longer text grows the answer as usual."""
-    layouts: list[int] = []
-    refresh_layout = Screen._refresh_layout
-
-    def counted(self: Screen[object], *args: object, **kwargs: object) -> None:
-        layouts.append(1)
-        refresh_layout(self, *args, **kwargs)
-
-    monkeypatch.setattr(Screen, "_refresh_layout", counted)
     app = Waiting()
     async with app.run_test(size=(60, 10)) as pilot:
         view = app.query_one(MarkdownStreamView)

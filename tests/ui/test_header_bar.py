@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.screen import Screen
 
 from chat_tui.ui.widgets.header_bar import DEMO_BADGE, HeaderBar
 
@@ -43,15 +42,7 @@ async def test_the_bar_lays_its_parts_out_across_the_width(demo: bool) -> None:
         assert len(title) > 8 and ("a long question " * 10).startswith(title)  # cut, with an ellipsis
 
 
-async def test_a_new_title_or_totals_repaint_the_bar_without_a_layout(monkeypatch: pytest.MonkeyPatch) -> None:
-    layouts: list[int] = []
-    refresh_layout = Screen._refresh_layout
-
-    def counted(self: Screen[object], *args: object, **kwargs: object) -> None:
-        layouts.append(1)
-        refresh_layout(self, *args, **kwargs)
-
-    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+async def test_a_new_title_or_totals_repaint_the_bar_without_a_layout(layouts: list[int]) -> None:
     async with OneBar(True).run_test(size=(100, 5)) as pilot:
         bar = pilot.app.query_one(HeaderBar)
         await pilot.pause()

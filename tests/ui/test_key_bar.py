@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from chat_tui.ui.widgets.key_bar import KeyBar
@@ -74,15 +73,7 @@ async def test_the_bar_draws_what_textuals_footer_draws(state: dict[str, bool | 
     assert ours == footer
 
 
-async def test_a_change_of_bindings_repaints_the_bar_without_a_layout(monkeypatch: pytest.MonkeyPatch) -> None:
-    layouts: list[int] = []
-    refresh_layout = Screen._refresh_layout
-
-    def counted(self: Screen[object], *args: object, **kwargs: object) -> None:
-        layouts.append(1)
-        refresh_layout(self, *args, **kwargs)
-
-    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+async def test_a_change_of_bindings_repaints_the_bar_without_a_layout(layouts: list[int]) -> None:
     app = Keys(KeyBar)
     async with app.run_test(size=(90, 5)) as pilot:
         await pilot.pause()
