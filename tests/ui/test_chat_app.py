@@ -161,7 +161,7 @@ async def test_continue_extends_the_partial_answer_in_place(server: SSETestServe
         assert len(views) == 1
         assert views.first().body.text == "The quick brown fox jumps over the lazy dog."
         stats = views.first().query(".stats")
-        assert len(stats) == 1 and stats.first().display and "tok/s" in str(stats.first().render())
+        assert len(stats) == 1 and stats.first().display and "first token" in str(stats.first().render())
     message = store.messages(store.last_conversation_id())[-1]
     assert message.text == "The quick brown fox jumps over the lazy dog."
     assert message.status == MessageStatus.COMPLETE
@@ -347,6 +347,28 @@ async def test_stall_and_retry_countdown_are_shown(server: SSETestServer, tmp_pa
         await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner), timeout=8)
         reason = app.screen.query_one(InterruptedBanner).reason
         assert reason == "No data for 0.5 s: the stream stalled after 7 characters."
+
+
+async def test_a_retry_countdown_while_continuing_shows_under_the_text(server: SSETestServer, tmp_path: Path) -> None:
+    server.queue(Reply(chunks=[sse(openai_chunk("The quick brown")), 0.05], drop=True))
+    server.queue(error_reply(503, "overloaded", headers={"retry-after": "1"}))
+    server.queue(openai_text_reply([" fox."]))
+    app = make_app(open_store(tmp_path), base_url=server.base_url, retries=2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "hi")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner))
+        await pilot.press("ctrl+g")
+        body = app.screen.query_one(AssistantMessageView).body
+
+        def line(y: int) -> str:
+            return "".join(segment.text for segment in body.render_line(y))
+
+        await wait_for(lambda: "retrying in" in line(1))
+        assert line(0).startswith("The quick brown") and "503" in line(1)
+        await wait_for(lambda: app.screen._streaming_view is None, timeout=8)
+        await pilot.pause()
+        assert body.text == "The quick brown fox." and body.indicator is None
+        assert line(0).startswith("The quick brown fox.") and not line(1).strip()
 
 
 async def test_settings_reach_the_app_keys_theme_and_tools(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ What a frame costs is mostly Textual's, not ours: each screen update composes
 every visible widget again (about 3 ms at 100x40 on a slow machine) and each
 change of height lays the whole screen out again. So:
 
-* the typing indicator is the answer's own first line until the first text
-  takes its place: no widget is removed and, when that text is a line, no
-  layout is needed for the moment a person waits for;
+* the typing indicator is a line of the answer's own (its first, before any
+  text) until text comes and takes its place: no widget is removed and, when
+  the first text is a line, no layout is needed for the moment a person waits for;
 * an answer taller than the screen, followed by the transcript, is laid out as
   a window on its last lines, which keeps its height while the answer grows
   (see `_window_rows`; rows laid out ahead of the text instead would show as a
@@ -112,7 +112,10 @@ class MarkdownStreamView(LayoutOnce, Widget):
         """Characters per second arriving (smoothed)."""
         self._interval = self.FRAME_INTERVAL
         self.indicator: TypingIndicator | None = TypingIndicator() if waiting and streaming and not text else None
-        """The typing indicator, shown on the first line while there is no text."""
+        """The typing indicator, shown on the line after the text (the first line
+        before any) until more text comes."""
+        self._waiting_since = 0
+        """How much text there was when the indicator was shown."""
         self._indicator_timer: Timer | None = None
         self._laid_out = 0
         """The rows the last layout was given (`get_content_height`)."""
@@ -148,6 +151,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         """Show (again) the indicator with a label, e.g. a retry countdown."""
         if self.indicator is None:
             self.indicator = TypingIndicator(label)
+            self._waiting_since = self.document.length
             self._animate_indicator()
             self._relayout()
         self.indicator.restart(label, countdown)
@@ -157,9 +161,8 @@ class MarkdownStreamView(LayoutOnce, Widget):
         """No indicator any more (reasoning or a tool call is shown instead)."""
         if self.indicator is None:
             return
+        self._repaint_indicator()
         self._drop_indicator()
-        self._strips.pop(0, None)
-        self.refresh(Region(0, 0, self.size.width, 1))
         self._relayout()
 
     def _drop_indicator(self) -> None:
@@ -178,9 +181,9 @@ class MarkdownStreamView(LayoutOnce, Widget):
             self._repaint_indicator()
 
     def _repaint_indicator(self) -> None:
-        if self.indicator is not None and not self.document.height:
-            self._strips.pop(0, None)
-            self.refresh(Region(0, 0, self.size.width, 1))
+        y = self.document.height
+        self._strips.pop(y, None)
+        self.refresh(Region(0, y - self._offset, self.size.width, 1))
 
     # -- streaming ----------------------------------------------------------------------
     def resume(self) -> None:
@@ -269,8 +272,8 @@ class MarkdownStreamView(LayoutOnce, Widget):
         old_height = self.document.height
         old_rows = self._laid_out
         first_changed = self._render(width)
-        if self.indicator is not None and self.document.height:
-            self._drop_indicator()  # the first text takes its line
+        if self.indicator is not None and self.document.length > self._waiting_since:
+            self._drop_indicator()  # the text that came takes its line
         # A frame that was expensive to render (a big table, a burst of text)
         # spaces the next ones out, so rendering never takes more than about a
         # third of the time: the app stays responsive on any stream.
@@ -307,8 +310,8 @@ class MarkdownStreamView(LayoutOnce, Widget):
             self.call_after_refresh(self._frame_shown)
 
     def _shown_rows(self) -> int:
-        """Rows of text (or the typing indicator's one)."""
-        return self.document.height or (1 if self.indicator is not None else 0)
+        """Rows of text, and the typing indicator's."""
+        return self.document.height + (1 if self.indicator is not None else 0)
 
     def _rows(self) -> int:
         """Rows to lay the answer out in."""
@@ -526,7 +529,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         return self._plain
 
     def _segments(self, y: int) -> list[Segment]:
-        if not y and self.indicator is not None and not self.document.height:
+        if self.indicator is not None and y == self.document.height:
             return self._indicator_segments()
         segments = self.document.line(y)
         cursor = self.document.cursor_at
