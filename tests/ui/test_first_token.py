@@ -98,3 +98,19 @@ async def test_the_typing_indicator_gives_way_to_reasoning_and_comes_back_for_a_
         view.finish()
         await pilot.pause()
         assert view.indicator is None and line(view).rstrip() == "text"
+
+
+async def test_the_indicator_goes_when_a_layout_draws_the_first_text_before_the_frame() -> None:
+    """A layout at a new width draws the text that came (and the frame then has
+    nothing to do): the indicator's line goes all the same (it stayed, a blank
+    row under the text, seen once in a snapshot)."""
+    app = Waiting()
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(MarkdownStreamView)
+        await pilot.pause()
+        view.append("The first words")
+        view.get_content_height(app.screen.size, app.screen.size, view.size.width - 3)  # (as a layout would)
+        await pilot.pause()
+        await pilot.pause()
+        assert view.indicator is None
+        assert view.size.height == view.document.height == 1

@@ -272,8 +272,6 @@ class MarkdownStreamView(LayoutOnce, Widget):
         old_height = self.document.height
         old_rows = self._laid_out
         first_changed = self._render(width)
-        if self.indicator is not None and self.document.length > self._waiting_since:
-            self._drop_indicator()  # the text that came takes its line
         # A frame that was expensive to render (a big table, a burst of text)
         # spaces the next ones out, so rendering never takes more than about a
         # third of the time: the app stays responsive on any stream.
@@ -394,6 +392,10 @@ class MarkdownStreamView(LayoutOnce, Widget):
             start = document.finished_line_count
             before = [document.line(y) for y in range(start, document.height)]
         document.render(self.app.console, width, cursor=self.streaming, final=not self.streaming)
+        if self.indicator is not None and document.length > self._waiting_since:
+            # The text that came takes the indicator's line (also when a layout
+            # renders it first, at a new width: the frame then finds nothing to do).
+            self._drop_indicator()
         self.frames += 1
         self._rendered_width = width
         self._dirty = False
