@@ -4,7 +4,9 @@ new title or totals repaint it without a layout of the screen."""
 from __future__ import annotations
 
 import pytest
+from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.widget import Widget
 
 from chat_tui.ui.widgets.header_bar import DEMO_BADGE, HeaderBar
 
@@ -55,3 +57,57 @@ async def test_a_new_title_or_totals_repaint_the_bar_without_a_layout(layouts: l
         assert not layouts
         text = line(bar)
         assert "what is a monad" in text and text.endswith("1 answer · 9 → 120 tokens  anthropic · claude")
+
+
+def row(app: App[object], y: int) -> list[tuple[str, object]]:
+    """Row `y` of the screen as it looks: each character and its style (without
+    the offsets Textual adds for selecting text, which the bar does not allow)."""
+    strip = app.screen._compositor.render_strips()[y]
+    return [(character, segment.style.clear_meta_and_links() if segment.style else None)
+            for segment in strip for character in segment.text]
+
+
+class TextualsWay(HeaderBar):
+    """The same bar drawn the way Textual draws what `render()` returns."""
+
+    render_line = Widget.render_line
+
+
+@pytest.mark.parametrize("demo", [False, True])
+async def test_the_bar_draws_the_cells_textual_would_draw(demo: bool) -> None:
+    rows = []
+    for bar_class in (HeaderBar, TextualsWay):
+        class Bars(OneBar):
+            def compose(self) -> ComposeResult:
+                yield bar_class("openai · gpt-4.1-mini", demo=self.demo)
+
+        async with Bars(demo).run_test(size=(70, 3)) as pilot:
+            bar = pilot.app.query_one(HeaderBar)
+            bar.set_title("a question whose title is too long for the bar")
+            bar.set_totals("2 answers · 20 → 3 tokens")
+            await pilot.pause()
+            rows.append(row(pilot.app, 0))
+    ours, textuals = rows
+    assert "…" in "".join(c for c, _ in ours) and len(ours) == 70
+    assert ours == textuals
+
+
+async def test_the_line_is_drawn_again_only_when_what_it_shows_changes() -> None:
+    async with OneBar(False).run_test(size=(100, 5)) as pilot:
+        bar = pilot.app.query_one(HeaderBar)
+        await pilot.pause()
+        drawn = []
+        original = bar.render
+
+        def render() -> Text:
+            drawn.append(1)
+            return original()
+
+        bar.render = render  # type: ignore[method-assign]
+        bar.set_title("New conversation")  # the title it has: no repaint at all
+        bar.refresh()  # a repaint (the screen's, say) with nothing new: the kept line
+        await pilot.pause()
+        assert not drawn
+        bar.set_totals("1 answer")
+        await pilot.pause()
+        assert len(drawn) == 1 and "1 answer" in "".join(c for c, _ in row(pilot.app, 0))

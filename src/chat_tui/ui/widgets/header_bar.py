@@ -8,19 +8,22 @@ frame of a growing answer, had five widgets fewer to place.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual.widget import Widget
 
 from chat_tui.sanitize import sanitize
+from chat_tui.ui.widgets.one_line import OneLineBar
 
 APP_NAME = "chat-tui"
 NO_TITLE = "New conversation"
 DEMO_BADGE = "DEMO · no API key set"
 
 
-class HeaderBar(Widget):
+class HeaderBar(OneLineBar):
+    ALLOW_SELECT = False  # (nothing to copy in a title bar)
     DEFAULT_CSS = """
     HeaderBar {
         height: 1;
@@ -47,21 +50,28 @@ class HeaderBar(Widget):
         self.totals = ""
 
     def set_title(self, title: str) -> None:
-        self.title = sanitize(title) or NO_TITLE
-        self.refresh()
+        self._show(title=sanitize(title) or NO_TITLE)
 
     def set_totals(self, totals: str) -> None:
-        self.totals = totals
-        self.refresh()
+        self._show(totals=totals)
 
     def set_provider(self, label: str) -> None:
-        self.provider_label = sanitize(label)
-        self.refresh()
+        self._show(provider_label=sanitize(label))
 
     def set_demo(self, demo: bool) -> None:
         """Show or hide the DEMO badge."""
-        self.demo = demo
-        self.refresh()
+        self._show(demo=demo)
+
+    def _show(self, **parts: object) -> None:
+        """Set parts of the line; repaint it if one changed (each answer sets
+        the title again, mostly to what it was)."""
+        if any(getattr(self, name) != value for name, value in parts.items()):
+            for name, value in parts.items():
+                setattr(self, name, value)
+            self.refresh()
+
+    def line_key(self) -> Hashable:
+        return (self.title, self.totals, self.provider_label, self.demo)
 
     def render(self) -> Text:
         # Laid out as the row of widgets was: the name, the title taking the

@@ -9,19 +9,21 @@ and a click on a key presses it, as on Textual's.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.widget import Widget
+
+from chat_tui.ui.widgets.one_line import OneLineBar
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
 
-class KeyBar(Widget, can_focus=False):
+class KeyBar(OneLineBar, can_focus=False):
     ALLOW_SELECT = False
     DEFAULT_CSS = """
     KeyBar {
@@ -51,6 +53,7 @@ class KeyBar(Widget, can_focus=False):
         """(first cell, end cell, key, enabled) of each key as last drawn, for clicks."""
         self._descriptions: dict[str, str | None] = {}
         """Actions shown with another description than their binding's (None: not shown)."""
+        self._bindings_changes = 0
 
     def describe(self, action: str, description: str | None) -> None:
         """Show `action`'s key with `description` (None: not at all), whatever
@@ -71,7 +74,13 @@ class KeyBar(Widget, can_focus=False):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
+        self._bindings_changes += 1
         self.refresh()
+
+    def line_key(self) -> Hashable:
+        # The keys and whether each is enabled are what Textual's footer shows
+        # too: read again when the screen says its bindings changed.
+        return (self._bindings_changes, tuple(self._descriptions.items()))
 
     def keys(self) -> tuple[list[tuple[str, str, str, bool]], tuple[str, str, str, bool] | None]:
         """(key, how it is shown, description, enabled) of each key shown, one

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import events
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import Reactive, reactive
+from textual.strip import Strip
 from textual.widgets import TextArea
 
 
@@ -25,6 +27,26 @@ class PromptInput(TextArea):
     """TextArea's, without the repaint of the whole prompt at each change (~2 ms
     here, at an answer's start and end, when the prompt's blink is paused for the
     answer's cursor): the cursor's own line is repainted if it shows or hides."""
+
+    _theme_css_applied = False
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # TextArea applies its theme's CSS at every screen update that reaches
+        # the prompt (each frame of a growing answer scrolls the screen), although
+        # Textual keeps the drawn lines and mostly draws none: once per update,
+        # and only when a line is drawn (`render_line` reads the theme).
+        self._theme_css_applied = False
+        return super(TextArea, self).render_lines(crop)  # (not TextArea's, which applies it)
+
+    def render_line(self, y: int) -> Strip:
+        if not self._theme_css_applied and self._theme:
+            self._theme.apply_css(self)
+            self._theme_css_applied = True
+        return super().render_line(y)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._theme_css_applied = False
 
     @dataclass
     class Submitted(Message):
