@@ -59,8 +59,8 @@ def stats_line(ttft_ms: int | None, duration_ms: int | None, usage: dict | None,
 
 
 class _StatsLine(LayoutOnce, Static):
-    """The line under a finished answer (its time to first token, tokens/s ...):
-    when it appears, the layout that places it is the only one."""
+    """The line under a finished answer (its time to first token, tokens/s ...);
+    blank while the answer streams."""
 
 
 def conversation_totals(messages: list[ChatMessage], prices: object | None = None) -> str:
@@ -121,8 +121,9 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
         self.banner: InterruptedBanner | None = None
         self._stats = ""
         self._stats_line: _StatsLine | None = None
-        """The stats line, composed hidden with a streaming answer and shown when
-        it ends (mounting it then cost a layout of its own after the answer's)."""
+        """The stats line. A streaming answer keeps its row, blank, from the start:
+        when the answer ends, the line fills it with no layout of the screen
+        (which then moved every line of the conversation up by one row)."""
         self._saved_calls: list[ToolCall] = []
         self.reasoning: ReasoningView | None = None
         self.tools_by_index: dict[int, ToolCallView] = {}
@@ -154,7 +155,7 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
             yield self.banner
         if self._stats or self.streaming:
             self._stats_line = _StatsLine(Content(self._stats), classes="stats")
-            self._stats_line.display = bool(self._stats)
+            self._stats_line.display = bool(self._stats) or self.streaming
             yield self._stats_line
         if self.alternatives is not None:
             yield Static(self._alternatives_content(), classes="alternatives")
@@ -254,7 +255,8 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
         """A partial answer is being continued: cursor back, banner gone."""
         self.remove_banner()
         if self._stats_line is not None:
-            self._stats_line.display = False
+            self._stats_line.update(Content(""), layout=False)
+            self._stats_line.display = True
         self.streaming = True
         self.body.resume()
 
@@ -283,7 +285,7 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
                 self._mount_row(self.banner)
         self._stats = stats
         if self._stats_line is not None and self._stats_line.parent is self:
-            self._stats_line.update(Content(stats))
+            self._stats_line.update(Content(stats), layout=False)  # (one row high whatever it says)
             self._stats_line.display = bool(stats)
         elif stats:
             self._stats_line = _StatsLine(Content(stats), classes="stats")
