@@ -220,8 +220,11 @@ async def test_view_stops_following_when_scrolled_up(server: SSETestServer, tmp_
     async with app.run_test(size=(80, 20)) as pilot:
         await send(pilot, "long")
         transcript = app.screen.query_one(Transcript)
-        await wait_for(lambda: transcript.max_scroll_y > 20)
+        # (Laid out as a window on its last lines while followed: its height is the document's.)
+        await wait_for(lambda: app.screen._streaming_view is not None
+                       and app.screen._streaming_view.body.document.height > 40)
         await pilot.pause()
+        assert app.screen._streaming_view is not None  # still streaming
         assert transcript.scroll_y == transcript.max_scroll_y  # following
         transcript.scroll_to(y=5, animate=False)
         await pilot.pause()

@@ -87,6 +87,15 @@ async def _play(
                     _scroll(app, value)
                 elif kind == "resize":
                     await pilot.resize_terminal(SIZE[0], int(value))
+                elif kind == "width":
+                    await pilot.resize_terminal(int(value), SIZE[1])
+                elif kind == "new":  # the next question and a new answer under it, which streams
+                    await app.query_one(Transcript).mount_all([Static(value), MarkdownStreamView(streaming=True)])
+                    view = app.query(MarkdownStreamView).last()
+                    view.blink = False
+                elif kind == "remove":  # the conversation goes (another one is opened)
+                    await app.query_one(Transcript).remove_children()
+                    await app.query_one(Transcript).mount(Static(value))
                 else:
                     view.finish()
                 await pilot.pause()
@@ -147,3 +156,54 @@ async def test_scrolling_down_at_the_bottom_keeps_following_the_answer(how: str)
     assert any("▋" in "".join(c for c, _ in row) for row in screens[-1])  # the newest text is on screen
     whole, _ = await _play(script, window=False)
     assert screens == whole
+
+
+async def test_a_finished_answer_keeps_its_window_while_followed_and_looks_the_same(layouts: list[int]) -> None:
+    """Laying it out whole at its end would cost a layout and a paint of the
+    whole screen, for the same screen."""
+    MarkdownStreamView.WINDOW = True
+    app = Conversation()
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(MarkdownStreamView)
+        view.blink = False
+        for piece in _answer():
+            view.append(piece)
+        await pilot.pause()
+        view._stop_frame()
+        view._frame()
+        await pilot.pause()
+        assert view._window
+        layouts.clear()
+        view.finish()
+        await pilot.pause()
+        assert view._window and app.query_one(Transcript).windowed is view
+        assert not layouts
+
+
+@pytest.mark.parametrize("how", ["wheel", "line", "page", "home", "bar"])
+async def test_scrolling_a_finished_windowed_answer_shows_what_the_whole_layout_shows(how: str) -> None:
+    script = [("text", piece) for piece in _answer()] + [("finish", ""), ("scroll", how), ("scroll", how)]
+    script += [("scroll", "end"), ("scroll", how)]
+    assert await _compare(script) > 10
+
+
+async def test_a_finished_windowed_answer_at_another_width_shows_what_the_whole_layout_shows() -> None:
+    script = [("text", piece) for piece in _answer()] + [("finish", ""), ("width", "45"), ("width", "90")]
+    script += [("resize", "14"), ("scroll", "page"), ("scroll", "end")]
+    assert await _compare(script) > 10
+
+
+async def test_the_next_answer_takes_the_window_from_a_finished_one() -> None:
+    pieces = _answer()
+    script = [("text", piece) for piece in pieces] + [("finish", ""), ("new", "the next question")]
+    script += [("text", piece) for piece in pieces[:50]] + [("finish", ""), ("scroll", "page"), ("scroll", "home")]
+    script += [("scroll", "end"), ("new", "a third question"), ("text", pieces[0]), ("finish", "")]
+    script += [("scroll", "line"), ("scroll", "home")]
+    assert await _compare(script) > 20
+
+
+async def test_a_removed_windowed_answer_leaves_no_hidden_rows() -> None:
+    other = "".join(f"another conversation, line {i}\n" for i in range(30))  # with a scrollbar of its own
+    script = [("text", piece) for piece in _answer()] + [("finish", ""), ("remove", other)]
+    script += [("scroll", "home"), ("scroll", "end")]
+    assert await _compare(script) > 10

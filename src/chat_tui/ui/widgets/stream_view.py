@@ -121,6 +121,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
         """The rows the last layout was given (`get_content_height`)."""
         self._window = 0
         """Rows laid out while the answer is a window on its last lines (0: all of it)."""
+        self._window_container: WindowedScroll | None = None
         self._offset = 0
         """The document line at the widget's first row."""
         self._strips: dict[int, Strip] = {}
@@ -236,6 +237,9 @@ class MarkdownStreamView(LayoutOnce, Widget):
 
     def on_unmount(self) -> None:
         self._stop_frame()
+        container = self._window_container
+        if container is not None and container.windowed is self:
+            container.windowed = None  # (its hidden rows are gone with it)
 
     def finish(self) -> None:
         """The stream ended, however it ended: the cursor goes, the last block is finalized."""
@@ -246,11 +250,13 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._drop_indicator()
         self._stop_frame()
         self._dirty = True
-        self._frame()  # (laid out whole again)
+        self._frame()
+        # An answer laid out as a window keeps it while the transcript follows
+        # its end (laying it out whole now would cost a layout and a paint of
+        # the whole screen, for the same screen): the transcript lays it out
+        # whole before the user scrolls, as while it streamed, or when another
+        # answer needs the window.
         self._relayout()
-        container = self._windowed_in()
-        if container is not None and container.windowed is self:
-            container.windowed = None
 
     def _frame(self) -> None:
         # Before its first text the answer is 0 lines high, and Textual leaves a
@@ -332,16 +338,22 @@ class MarkdownStreamView(LayoutOnce, Widget):
         layout then stays put while the answer grows. The transcript (`WindowedScroll`)
         shows the rows above the window in its scrollbar, and lays the whole
         answer out again (`leave_window`) before the user scrolls."""
-        if not (self.WINDOW and self.streaming):
+        if not self.WINDOW:
             return 0
         container = self._windowed_in()
-        if container is None or not container.follows_bottom():
+        if container is None:
             return 0
+        if not (self.streaming or container.windowed is self) or not container.follows_bottom():
+            return 0  # (a finished answer keeps the window it has, and gets none)
         rows = self._window_for(self.app.size.height)
         if rows >= self.document.height:
+            if container.windowed is self:
+                container.windowed = None
             return 0
         if container.windowed is not self:
+            container.leave_window()  # an earlier answer's
             container.windowed = self
+            self._window_container = container
         return rows
 
     @staticmethod
@@ -441,6 +453,11 @@ class MarkdownStreamView(LayoutOnce, Widget):
         # (which streaming asks for at every new line) must not render it too.
         if width > 0 and width != self._rendered_width:
             self._render(width)
+            if self._window:
+                # The window shows the last lines at the new width (a finished
+                # answer has no frame to do it), or all of them if they now fit.
+                self._window = self._window_rows()
+                self._offset = self.document.height - self._window if self._window else 0
         self._laid_out = self._rows()
         return self._laid_out
 
