@@ -215,14 +215,19 @@ def long_answer_app(server: SSETestServer, tmp_path: Path) -> ChatApp:
     return make_app(open_store(tmp_path), base_url=server.base_url)
 
 
+def streaming_taller_than(app: ChatApp, rows: int) -> bool:
+    """An answer streams, `rows` lines long. (Laid out as a window on its last
+    lines while followed, the transcript's scroll range does not tell.)"""
+    view = app.screen._streaming_view  # type: ignore[attr-defined]
+    return view is not None and view.body.document.height > rows
+
+
 async def test_view_stops_following_when_scrolled_up(server: SSETestServer, tmp_path: Path) -> None:
     app = long_answer_app(server, tmp_path)
     async with app.run_test(size=(80, 20)) as pilot:
         await send(pilot, "long")
         transcript = app.screen.query_one(Transcript)
-        # (Laid out as a window on its last lines while followed: its height is the document's.)
-        await wait_for(lambda: app.screen._streaming_view is not None
-                       and app.screen._streaming_view.body.document.height > 40)
+        await wait_for(lambda: streaming_taller_than(app, 40))
         await pilot.pause()
         assert app.screen._streaming_view is not None  # still streaming
         assert transcript.scroll_y == transcript.max_scroll_y  # following
@@ -520,7 +525,7 @@ async def test_page_keys_scroll_the_conversation_while_typing(server: SSETestSer
         await send(pilot, "long")
         transcript = app.screen.query_one(Transcript)
         prompt = app.screen.prompt
-        await wait_for(lambda: transcript.max_scroll_y > 30)
+        await wait_for(lambda: streaming_taller_than(app, 50))
         prompt.load_text("a draft\nof two lines")
         assert app.focused is prompt
         await pilot.press("pageup")
