@@ -270,3 +270,35 @@ def test_code_lines_are_exactly_as_wide_as_the_block(code: str) -> None:
     lines = code_lines(code, "python", "monokai", 40)
     assert lines is not None
     assert all(sum(cell_len(segment.text) for segment in line) == 40 for line in lines)
+
+
+FENCES = [
+    "```python title=x.py\nx = 1\n\n\n```",  # more words after the language, blank lines at the end
+    "~~~js\nlet a = 1;\n~~~",
+    "  ```python\n  indented_fence = 1\n    deeper = 2\n  ```",
+    "````\n```\nfour backticks around three\n```\n````",
+    "```\n```",  # empty
+    "```python\n\n\nleading = 'blank lines'\n```",
+    "    an indented\n    code block",
+    "```bash\necho 日本語 ü — $HOME   \n```",
+    "```nosuchlang\nx = 1\n```",
+    "```python\n" + "x = " + "1 + " * 40 + "1  # longer than the width\n```",
+    "```python\n\tx = 1  # a tab\n```",
+]
+
+
+@pytest.mark.parametrize("final", ["closed", "open at the end"])
+def test_code_blocks_of_every_shape_end_as_rich_draws_them(console: Console, final: str) -> None:
+    """A finished code block is drawn straight from the highlighter, not through
+    Rich's Markdown: the same cells as Rich's, whatever the fence looks like."""
+    text = "Some text.\n\n" + "\n\nA paragraph between.\n\n".join(FENCES)
+    if final != "closed":
+        text += "\n\n```python\nnot_closed = True\nsecond_line = 2\n"
+    document = stream(console, text, seed=5)
+    rich = console.render_lines(Markdown(text, code_theme="monokai", hyperlinks=False),
+                                console.options.update(width=WIDTH), pad=False, new_lines=False)
+    assert cells(lines(document)) == cells(rich)
+    document.render(console, 50, final=True)  # and at another width
+    rich = console.render_lines(Markdown(text, code_theme="monokai", hyperlinks=False),
+                                console.options.update(width=50), pad=False, new_lines=False)
+    assert cells(lines(document)) == cells(rich)

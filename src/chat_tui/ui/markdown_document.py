@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown
 from rich.segment import Segment
@@ -127,6 +128,8 @@ class _Chunk:
     first_type: str
     last_type: str
     lines: list[Line]
+    code: tuple[str, str] | None = None
+    """(lexer name, code) when the block is a code block (drawn without Rich's Markdown)."""
 
     def needs_gap_after(self, next_first_type: str) -> bool:
         return gap_between(self.last_type, next_first_type)
@@ -134,11 +137,23 @@ class _Chunk:
 
 def _top_level_blocks(text: str) -> list[tuple[int, str]]:
     """(start line, token type) of each top-level block of `text`."""
+    return [(start, kind) for start, kind, _ in _top_level_tokens(text)]
+
+
+def _top_level_tokens(text: str) -> list[tuple[int, str, Token]]:
+    """(start line, token type, token) of each top-level block of `text`."""
     blocks = []
     for token in _PARSER.parse(text):
         if token.level == 0 and token.nesting in (0, 1) and token.map is not None:
-            blocks.append((token.map[0], token.type))
+            blocks.append((token.map[0], token.type, token))
     return blocks
+
+
+def _code_of(token: Token) -> tuple[str, str] | None:
+    """(lexer name, code) of a code block, as Rich's Markdown takes them from its token."""
+    if token.type not in ("fence", "code_block"):
+        return None
+    return (token.info or "").partition(" ")[0] or "text", token.content
 
 
 def _line_offsets(text: str) -> list[int]:
@@ -227,7 +242,7 @@ class MarkdownDocument:
             self._lines = []
             previous: _Chunk | None = None
             for chunk in self._chunks:
-                chunk.lines = self._render_text(console, options, chunk.text)
+                chunk.lines = self._render_block(console, options, chunk.text, chunk.code)
                 if previous is not None and previous.needs_gap_after(chunk.first_type):
                     self._lines.append([])
                 self._lines.extend(chunk.lines)
@@ -248,6 +263,19 @@ class MarkdownDocument:
         self._finish_blocks(console, options, final=True, limit=blocks)
         return not self._tail.strip()
 
+    def _render_block(
+        self, console: Console, options: ConsoleOptions, text: str, code: tuple[str, str] | None
+    ) -> list[Line]:
+        """The lines of one top-level block; a code block's straight from the
+        highlighter (what Rich's Markdown would do around it, parsing the block
+        again and walking its tokens, cost a third as much again)."""
+        if code is not None and not is_huge(text):
+            lexer_name, source = code
+            lines = code_lines(source.rstrip(), lexer_name, self._code_theme, options.max_width)
+            if lines is not None:
+                return lines
+        return self._render_text(console, options, text)
+
     def _render_text(self, console: Console, options: ConsoleOptions, text: str) -> list[Line]:
         if is_huge(text):
             return plain_lines(text, options.max_width)
@@ -260,7 +288,7 @@ class MarkdownDocument:
             return
         if not final and limit is None and _open_fence(tail) is not None:
             return  # an unclosed code block at the start: the whole tail is that one block
-        blocks = _top_level_blocks(tail)
+        blocks = _top_level_tokens(tail)
         keep = len(blocks) if final else len(blocks) - 1
         if limit is not None:
             keep = min(keep, limit)
@@ -273,7 +301,8 @@ class MarkdownDocument:
             start = offsets[start_line] if index else 0
             text = tail[start:end]
             kind = blocks[index][1]
-            chunk = _Chunk(text, kind, kind, self._render_text(console, options, text))
+            code = _code_of(blocks[index][2])
+            chunk = _Chunk(text, kind, kind, self._render_block(console, options, text, code), code)
             if self._chunks and self._chunks[-1].needs_gap_after(kind):
                 self._lines.append([])
             self._chunks.append(chunk)
