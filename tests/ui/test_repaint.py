@@ -19,6 +19,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 
 from chat_tui.ui.blank import BlankBackground
+from chat_tui.ui.kept_lines import KeptLines
 from chat_tui.ui.textual_internals import CachedScrollBar
 from chat_tui.ui.widgets.message_view import AssistantMessageView
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
@@ -72,6 +73,8 @@ def _cells(app: App[object], *, fresh: bool) -> list[list[tuple[str, object]]]:
                 widget._drawn_key = None
             if isinstance(widget, MarkdownStreamView):
                 widget._strips.clear()
+            if isinstance(widget, KeptLines):
+                widget.forget_lines()
     strips = screen._compositor.render_strips()
     return [[(character, segment.style) for segment in strip for character in segment.text]
             for strip in strips if not isinstance(strip, Segment)]

@@ -11,6 +11,7 @@ from textual.widgets import Static
 from chat_tui.domain import ChatMessage, MessageStatus, ToolCall
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.blank import BlankBackground
+from chat_tui.ui.kept_lines import KeptLines
 from chat_tui.ui.textual_internals import LayoutOnce
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner, describe_stop
 from chat_tui.ui.widgets.reasoning_view import ReasoningView
@@ -18,7 +19,7 @@ from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.tool_call_view import ToolCallView
 
 
-class UserMessageView(Static):
+class UserMessageView(KeptLines, Static):
     DEFAULT_CSS = """
     UserMessageView {
         height: auto;
@@ -58,7 +59,7 @@ def stats_line(ttft_ms: int | None, duration_ms: int | None, usage: dict | None,
     return " · ".join(parts)
 
 
-class _StatsLine(LayoutOnce, Static):
+class _StatsLine(KeptLines, LayoutOnce, Static):
     """The line under a finished answer (its time to first token, tokens/s ...);
     blank while the answer streams."""
 
