@@ -9,6 +9,7 @@ before anything else starts.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -194,6 +195,10 @@ def _run_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_app(args: argparse.Namespace, settings: Settings) -> int:
+    # Starting the app creates some 300,000 objects, none of them garbage: the
+    # cyclic collector went through them ~90 times before the first frame
+    # (~20 ms here). The app turns it back on once it has started (`_warm_up`).
+    gc.disable()
     from chat_tui.providers import make_provider
 
     store = open_store(settings)
@@ -211,6 +216,7 @@ def run_app(args: argparse.Namespace, settings: Settings) -> int:
     try:
         app.run()
     finally:
+        gc.enable()  # (if the app stopped before it had started)
         store.close()
     if app.return_code:
         return app.return_code

@@ -162,6 +162,44 @@ async def test_garbage_collector_settings_last_as_long_as_the_app(tmp_path: Path
     assert gc.get_freeze_count() == 0
 
 
+async def test_the_collector_off_while_the_app_starts_is_on_once_it_has(tmp_path: Path) -> None:
+    """The command turns the cyclic collector off while the app starts (nothing
+    it creates then is garbage); the app turns it on after its first frame."""
+    import gc
+
+    app = make_app(open_store(tmp_path))
+    gc.disable()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(lambda: gc.get_freeze_count() > 0)
+            await pilot.pause()
+            assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_command_starts_the_app_with_the_collector_off_and_leaves_it_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from chat_tui import cli
+    from chat_tui.ui.app import ChatApp
+
+    seen = []
+    monkeypatch.setattr(ChatApp, "run", lambda self, *args, **kwargs: seen.append(gc.isenabled()))
+    monkeypatch.setenv("CHAT_TUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CHAT_TUI_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    try:
+        assert cli.main([]) == 0
+        assert seen == [False]  # off while it starts (the app turns it on after its first frame)
+        assert gc.isenabled()  # on again, whatever the app did
+    finally:
+        gc.enable()
+
+
 class _Terminal:
     """What a terminal would show: every screen update the app sends, fed to a
     terminal emulator (headless, Textual renders updates but sends them nowhere)."""

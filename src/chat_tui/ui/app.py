@@ -155,6 +155,7 @@ class ChatApp(App[None]):
         gc.freeze()
         self._gc_thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
+        gc.enable()  # (the command turns it off while the app starts)
 
     @property
     def chat_screen(self) -> ChatScreen:
