@@ -8,7 +8,6 @@ container that shows something of its own, would show here."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from pathlib import Path
 
