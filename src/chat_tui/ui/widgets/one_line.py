@@ -53,4 +53,3 @@ class OneLineBar(Widget):
         strip = Strip(segments).adjust_cell_length(width, style)
         self._drawn = (key, strip)
         return strip
-
