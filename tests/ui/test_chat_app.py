@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
+
+import pytest
 
 from chat_tui.domain import MessageStatus, Role
 from chat_tui.ui.app import ChatApp
@@ -471,6 +474,44 @@ async def test_conversation_totals_and_cost_in_the_header(server: SSETestServer,
         assert totals in str(header.render())
     # openai_text_reply reports 10 prompt tokens and one completion token per piece.
     assert totals == f"2 answers · 20 → 3 tokens · ${(20 * 2.0 + 3 * 8.0) / 1e6:.4f}"
+
+
+async def test_an_answers_end_reads_its_turn_not_the_whole_conversation(
+    server: SSETestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header's totals are counted by the database and the answer switcher
+    reads the last question's messages: an answer's end costs the same in a
+    conversation of 1,000 messages as in one of 2."""
+    from chat_tui.store import Store
+    from chat_tui.ui.widgets.header_bar import HeaderBar
+
+    store = open_store(tmp_path)
+    cid = store.create_conversation(provider="openai", model="m", title="long")
+    for i in range(300):
+        store.add_message(cid, Role.USER, f"question {i}")
+        mid = store.start_assistant(cid)
+        store.append(mid, f"answer {i}")
+        store.finish(mid, MessageStatus.COMPLETE, usage={"prompt_tokens": 10, "completion_tokens": 2})
+    reply = openai_text_reply(["one", " more"])
+    end = threading.Event()
+    reply.chunks.insert(2, end)  # the rest of the answer and its end wait for it
+    server.queue(reply)
+    app = make_app(store, base_url=server.base_url, conversation_id=cid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await send(pilot, "and one more")  # (the request carries the whole conversation, read for it)
+        await wait_for(lambda: app.screen._streaming_view is not None
+                       and app.screen._streaming_view.body.text == "one")
+        read: list[int] = []
+        messages = Store.messages
+        monkeypatch.setattr(Store, "messages", lambda self, conversation_id: read.append(1) or messages(
+            self, conversation_id))
+        end.set()
+        await wait_for(lambda: app.screen._streaming_view is None and "301 answers" in app.screen.query_one(
+            HeaderBar).totals)
+        await pilot.pause()
+        assert not read
+        assert app.screen.query_one(HeaderBar).totals == "301 answers · 3,010 → 602 tokens"
 
 
 async def test_a_crash_prints_one_line_and_no_local_variables(tmp_path: Path, capfd) -> None:

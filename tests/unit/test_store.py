@@ -325,3 +325,43 @@ def test_errors_after_close_are_store_errors(db_path: Path) -> None:
     with pytest.raises(StoreError) as info:
         store.add_message(cid, Role.USER, "x")
     assert str(info.value).endswith("closed database.")
+
+
+def test_answer_totals_are_what_the_messages_add_up_to(store: Store) -> None:
+    """Counted by the database, as `conversation_totals` counts them from the messages."""
+    import random
+
+    from chat_tui.ui.widgets.message_view import conversation_totals, totals_line
+
+    rng = random.Random(4)
+    usages = [None, {}, {"prompt_tokens": 10, "completion_tokens": 3}, {"input_tokens": 7, "output_tokens": 2},
+              {"prompt_tokens": "12", "completion_tokens": 1.5}, {"prompt_tokens": None, "input_tokens": 9},
+              {"prompt_tokens": 5, "input_tokens": 99, "output_tokens": 4}, {"completion_tokens": True},
+              {"total_tokens": 40}, {"prompt_tokens": 2**40, "completion_tokens": 1}]
+    cid = store.create_conversation(provider="p", model="m", title="t")
+    for _ in range(60):
+        store.add_message(cid, Role.USER, "q")
+        mid = store.start_assistant(cid)
+        store.finish(mid, rng.choice(list(MessageStatus)), usage=rng.choice(usages))
+        if rng.random() < 0.2:
+            store.supersede([mid])
+        if rng.random() < 0.2:
+            store.add_message(cid, Role.TOOL, "result", tool_call_id="c1")
+    messages = store.messages(cid)
+    assert totals_line(*store.answer_totals(cid)) == conversation_totals(messages)
+    answers, prompt, completion = store.answer_totals(cid)
+    assert answers > 20 and prompt > 2**40 and completion > 0
+    other = store.create_conversation(provider="p", model="m", title="empty")
+    assert store.answer_totals(other) == (0, 0, 0)
+
+
+def test_turn_messages_start_at_the_last_question(store: Store) -> None:
+    cid = store.create_conversation(provider="p", model="m", title="t")
+    assert store.turn_messages(cid) == []
+    ids = [store.add_message(cid, Role.USER, "first"), store.add_message(cid, Role.ASSISTANT, "a")]
+    ids += [store.add_message(cid, Role.USER, "second"), store.add_message(cid, Role.ASSISTANT, "b"),
+            store.add_message(cid, Role.TOOL, "r", tool_call_id="c"), store.add_message(cid, Role.ASSISTANT, "c")]
+    assert [m.id for m in store.turn_messages(cid)] == ids[2:]
+    edited = store.add_message(cid, Role.USER, "third")
+    store.supersede([edited])  # (a question taken back: the one before is the last)
+    assert [m.id for m in store.turn_messages(cid)] == [*ids[2:], edited]

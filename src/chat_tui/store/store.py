@@ -422,9 +422,41 @@ class Store(SearchMixin, TransferMixin):
             ).fetchall()
             return self._with_chunks([_row_to_message(r) for r in rows])
 
+    def turn_messages(self, conversation_id: int) -> list[ChatMessage]:
+        """The conversation's last question (not superseded) and every message
+        after it: what an answer's end needs (its alternatives), however long
+        the conversation is."""
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND id >= COALESCE("
+                "(SELECT MAX(id) FROM messages WHERE conversation_id = ? AND role = ? AND status != ?), 0) ORDER BY id",
+                (conversation_id, conversation_id, Role.USER.value, MessageStatus.SUPERSEDED.value),
+            ).fetchall()
+            return self._with_chunks([_row_to_message(r) for r in rows])
+
+    def answer_totals(self, conversation_id: int) -> tuple[int, int, int]:
+        """(answers, prompt tokens, completion tokens) over the conversation's
+        answers that are not superseded, counted by the database (as
+        `conversation_totals` counts them from the messages)."""
+        with self._errors():
+            row = self._db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM({_tokens('prompt_tokens', 'input_tokens')}), 0), "
+                f"COALESCE(SUM({_tokens('completion_tokens', 'output_tokens')}), 0) FROM messages "
+                "WHERE conversation_id = ? AND role = ? AND status != ?",
+                (conversation_id, Role.ASSISTANT.value, MessageStatus.SUPERSEDED.value),
+            ).fetchone()
+            return int(row[0]), int(row[1]), int(row[2])
+
     def delete_message(self, message_id: int) -> None:
         with self._errors():
             self._db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+
+def _tokens(key: str, fallback: str) -> str:
+    """SQL for a usage's `key` tokens (`fallback` when it has no `key`), 0 unless an integer."""
+    return (f"CASE WHEN json_type(usage, '$.{key}') IS NOT NULL "
+            f"THEN iif(json_type(usage, '$.{key}') = 'integer', json_extract(usage, '$.{key}'), 0) "
+            f"ELSE iif(json_type(usage, '$.{fallback}') = 'integer', json_extract(usage, '$.{fallback}'), 0) END")
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:

@@ -67,16 +67,21 @@ class _StatsLine(KeptLines, LayoutOnce, Static):
 def conversation_totals(messages: list[ChatMessage], prices: object | None = None) -> str:
     """Totals over a conversation's answers: count, tokens, and cost when prices are known."""
     answers = [m for m in messages if m.role.value == "assistant" and m.status != MessageStatus.SUPERSEDED]
-    if not answers:
-        return ""
     prompt = completion = 0
     for message in answers:
         usage = message.usage or {}
         p = usage.get("prompt_tokens", usage.get("input_tokens"))
         c = usage.get("completion_tokens", usage.get("output_tokens"))
-        prompt += p if isinstance(p, int) else 0
-        completion += c if isinstance(c, int) else 0
-    parts = [f"{len(answers)} answer{'s' if len(answers) != 1 else ''}"]
+        prompt += p if type(p) is int else 0
+        completion += c if type(c) is int else 0
+    return totals_line(len(answers), prompt, completion, prices)
+
+
+def totals_line(answers: int, prompt: int, completion: int, prices: object | None = None) -> str:
+    """"3 answers · 1,200 → 800 tokens · $0.0123" ("" with no answers)."""
+    if not answers:
+        return ""
+    parts = [f"{answers} answer{'s' if answers != 1 else ''}"]
     if prompt or completion:
         parts.append(f"{prompt:,} → {completion:,} tokens")
     cost = getattr(prices, "cost", None)
