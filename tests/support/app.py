@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chat_tui.config import Settings
+from chat_tui.domain import MessageStatus, Role
 from chat_tui.providers.base import Provider
 from chat_tui.providers.demo import DemoProvider
 from chat_tui.providers.openai_compat import OpenAICompatProvider
@@ -14,6 +15,17 @@ from chat_tui.ui.app import ChatApp
 
 def open_store(tmp_path: Path) -> Store:
     return Store.open(tmp_path / "data" / "chat.sqlite3")
+
+
+def saved_conversation(store: Store, pairs: int, *, title: str = "chatty", usage: dict | None = None) -> int:
+    """A saved conversation of `pairs` short questions and answers (each answer's `usage`, if given)."""
+    cid = store.create_conversation(provider="demo", model="demo", title=title)
+    for i in range(pairs):
+        store.add_message(cid, Role.USER, f"question {i}")
+        mid = store.start_assistant(cid)
+        store.append(mid, f"answer {i}")
+        store.finish(mid, MessageStatus.COMPLETE, usage=usage)
+    return cid
 
 
 def make_app(

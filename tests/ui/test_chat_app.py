@@ -14,7 +14,7 @@ from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
 from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.transcript import Transcript
-from tests.support.app import make_app, open_store
+from tests.support.app import make_app, open_store, saved_conversation
 from tests.support.pilot import screen_ready, send, wait_for
 from tests.support.sse_server import Reply, SSETestServer, error_reply, openai_chunk, openai_text_reply, sse
 
@@ -486,12 +486,7 @@ async def test_an_answers_end_reads_its_turn_not_the_whole_conversation(
     from chat_tui.ui.widgets.header_bar import HeaderBar
 
     store = open_store(tmp_path)
-    cid = store.create_conversation(provider="openai", model="m", title="long")
-    for i in range(300):
-        store.add_message(cid, Role.USER, f"question {i}")
-        mid = store.start_assistant(cid)
-        store.append(mid, f"answer {i}")
-        store.finish(mid, MessageStatus.COMPLETE, usage={"prompt_tokens": 10, "completion_tokens": 2})
+    cid = saved_conversation(store, 300, usage={"prompt_tokens": 10, "completion_tokens": 2})
     reply = openai_text_reply(["one", " more"])
     end = threading.Event()
     reply.chunks.insert(2, end)  # the rest of the answer and its end wait for it

@@ -10,7 +10,7 @@ from chat_tui.ui.markdown_document import MarkdownDocument
 from chat_tui.ui.screens.chat import ChatScreen, EarlierMessages
 from chat_tui.ui.widgets.message_view import AssistantMessageView, UserMessageView
 from chat_tui.ui.widgets.transcript import Transcript
-from tests.support.app import make_app, open_store
+from tests.support.app import make_app, open_store, saved_conversation
 from tests.support.pilot import screen_ready, send, wait_for
 
 
@@ -134,13 +134,7 @@ async def test_older_messages_are_rendered_ahead_of_scrolling_back(tmp_path: Pat
 def chatty_conversation(tmp_path: Path):  # noqa: ANN201
     """A store with 20 short questions and answers: a page (30 of the 40) is mounted on opening."""
     store = open_store(tmp_path)
-    cid = store.create_conversation(provider="demo", model="demo", title="chatty")
-    for i in range(20):
-        store.add_message(cid, Role.USER, f"question {i}")
-        mid = store.start_assistant(cid)
-        store.append(mid, f"answer {i}")
-        store.finish(mid, MessageStatus.COMPLETE)
-    return store, cid
+    return store, saved_conversation(store, 20)
 
 
 @contextlib.asynccontextmanager
