@@ -107,28 +107,49 @@ def test_blank_widgets_are_still_painted_as_blank_lines() -> None:
     assert "if self.BLANK:" in inspect.getsource(Widget.render_line)
 
 
-def test_textual_still_draws_every_widget_whose_container_meets_an_update() -> None:
-    """`CroppedCompositor._get_renders` replaces Textual's: same signature, same
-    yield (region, clip, the lines of the part shown), a narrower choice."""
-    from textual._compositor import Compositor
+def test_textual_still_draws_an_update_front_to_back_into_pieces_cut_where_widgets_meet() -> None:
+    """`CroppedCompositor._render_chops` replaces Textual's: the same signature
+    and result (per line, a piece per cut, the first widget front to back to
+    reach it wins), of which Textual sends only the pieces in the update."""
+    from textual._compositor import ChopsUpdate, Compositor
 
     from chat_tui.ui.screens.chat import ChatScreen
     from chat_tui.ui.textual_internals import CroppedCompositor
 
-    assert list(inspect.signature(Compositor._get_renders).parameters) == ["self", "crop"]
-    source = inspect.getsource(Compositor._get_renders)
-    assert "if crop_overlaps(clip)" in source
-    assert "widget.render_lines(" in source and "for widget, (region, clip) in visible_widgets.items()" in source
-    assert "renders = self._get_renders(crop)" in inspect.getsource(Compositor._render_chops)
+    assert list(inspect.signature(Compositor._render_chops).parameters) == ["self", "crop", "is_rendered_line"]
+    source = inspect.getsource(Compositor._render_chops)
+    assert "chops = [fromkeys(cut_set[:-1]) for cut_set in cuts]" in source
+    assert "final_cuts = [cut for cut in cuts[y] if (last_cut >= cut >= first_cut)]" in source
+    assert "strip.divide([cut - render_x for cut in final_cuts[1:]])" in source
+    assert "if get_chops_line(cut) is None:" in source
+    renders = inspect.getsource(Compositor._get_renders)
+    assert "widget.render_lines(" in renders and "for widget, (region, clip) in visible_widgets.items()" in renders
+    assert "visible_widgets.sort(key=itemgetter(0), reverse=True)" in inspect.getsource(
+        Compositor.visible_widgets.fget  # type: ignore[attr-defined]
+    )  # front to back
+    assert "if x > x2 or end <= x1:" in inspect.getsource(ChopsUpdate.__rich_console__)  # only the update's
     assert "self._compositor = CroppedCompositor()" in inspect.getsource(ChatScreen.__init__)
     assert issubclass(CroppedCompositor, Compositor)
 
 
-async def test_an_update_draws_only_the_widgets_it_shows_and_what_it_draws_is_textuals(
-    tmp_path, monkeypatch
-) -> None:
+def _same_update(compositor, crop: Region, rendered) -> None:  # noqa: ANN001
+    """Every piece of the update `crop` (lines `rendered`) that Textual would
+    send is the same in ours."""
     from textual._compositor import Compositor
 
+    ours = compositor._render_chops(crop, rendered)
+    theirs = Compositor._render_chops(compositor, crop, rendered)
+    for y in crop.line_range:
+        if not rendered(y):
+            continue
+        for x, strip in theirs[y].items():
+            cut_end = [c for c in compositor.cuts[y] if c > x][0]
+            if strip is not None and x < crop.right and cut_end > crop.x:  # a piece of the update
+                assert ours[y][x] is not None and ours[y][x].text == strip.text, (crop, y, x)
+                assert list(ours[y][x]) == list(strip), (crop, y, x)
+
+
+async def test_an_update_draws_only_what_it_shows_and_what_it_draws_is_textuals(tmp_path, monkeypatch) -> None:
     from chat_tui.ui.widgets.header_bar import HeaderBar
     from tests.support.app import make_app, open_store
     from tests.support.pilot import send, wait_for
@@ -140,33 +161,35 @@ async def test_an_update_draws_only_the_widgets_it_shows_and_what_it_draws_is_te
         await pilot.pause()
         screen = app.screen
         compositor = screen._compositor
-        drawn: list[str] = []
+        drawn: list[tuple[str, int]] = []
         original = Widget.render_lines
 
         def counting(self: Widget, crop):  # noqa: ANN001, ANN202
-            drawn.append(type(self).__name__)
+            drawn.append((type(self).__name__, crop.height))
             return original(self, crop)
 
         monkeypatch.setattr(Widget, "render_lines", counting)
+        monkeypatch.setattr(MarkdownStreamView, "render_lines", counting)
         transcript = screen.transcript.region
         header = screen.query_one(HeaderBar).region
+        body = screen.query_one(AssistantMessageView).body.region.intersection(transcript)
         crops = [transcript, header, transcript.union(header), Region(3, 5, 10, 3), Region(0, 23, 80, 1),
-                 screen.size.region]
+                 screen.size.region, body, Region(body.x - 1, body.y, 3, body.height), Region(78, 0, 2, 24)]
+        every_other = lambda y: y % 2 == 0  # noqa: E731
         for crop in crops:
-            everywhere = lambda y: True  # noqa: E731
-            ours = compositor._render_chops(crop, everywhere)
-            with monkeypatch.context() as patch:
-                patch.setattr(type(compositor), "_get_renders", Compositor._get_renders)
-                theirs = compositor._render_chops(crop, everywhere)
-            for y in crop.line_range:
-                for x, strip in theirs[y].items():
-                    cut_end = [c for c in compositor.cuts[y] if c > x][0]
-                    if x < crop.right and cut_end > crop.x:  # a piece of the update
-                        assert ours[y][x] is not None and ours[y][x].text == strip.text, (crop, y, x)
-                        assert list(ours[y][x]) == list(strip), (crop, y, x)
+            for rendered in (lambda y: True, every_other, lambda y: y in (2, 9, 10, 23)):
+                _same_update(compositor, crop, rendered)
         drawn.clear()
         compositor._render_chops(transcript, lambda y: True)
-        assert "HeaderBar" not in drawn and "KeyBar" not in drawn and drawn
+        assert "HeaderBar" not in {name for name, _ in drawn} and drawn
+        # The screen behind the transcript is covered where the update reaches.
+        assert "ChatScreen" not in {name for name, _ in drawn}
+        drawn.clear()
+        compositor._render_chops(body, lambda y: True)
+        assert {name for name, _ in drawn} == {"MarkdownStreamView"}  # the containers behind it are covered
+        drawn.clear()
+        compositor._render_chops(body, lambda y: y == body.y + 2)
+        assert drawn == [("MarkdownStreamView", 1)]  # only the lines of the update
 
 
 def test_every_way_of_scrolling_still_goes_through_what_windowed_scroll_replaces() -> None:

@@ -48,8 +48,8 @@ message text among them) to the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.segment import Segment
 from rich.style import Style
@@ -110,25 +110,60 @@ class PaintSoon:
 
 
 class CroppedCompositor(Compositor):
-    """A screen's compositor that draws only the widgets an update can show.
+    """A screen's compositor that draws only what an update can show.
 
-    For a partial screen update Textual asks every widget whose *container*
-    meets the updated area for its lines (`Compositor._get_renders`), and then
-    uses only those in the area: while an answer streams, the header, the
-    footer and the prompt were drawn at every frame and thrown away (~3 ms of
-    CPU per 1,000 tokens). Here a widget is asked only when the part of it on
-    screen meets the area; what is drawn is otherwise Textual's."""
+    Textual draws a screen update front to back: for each widget whose
+    *container* meets the updated area it asks for the lines of its whole
+    visible part, cuts each line where widgets meet, and keeps a piece only
+    where nothing in front has drawn it yet (`Compositor._render_chops`). While
+    an answer streams, the header, the footer and the prompt were drawn at
+    every frame and thrown away (~3 ms of CPU per 1,000 tokens), and so were
+    the lines of every container behind the answer (the screen, the
+    transcript, the message), all covered by it: three of every four lines
+    drawn and cut at every frame. Here a widget is asked only for the rows of
+    the update where some piece of it is still uncovered, and not at all when
+    none is; every piece that is drawn is Textual's, in Textual's order, so the
+    screen is the same (a test compares them)."""
 
-    def _get_renders(self, crop: Region | None = None) -> Iterable[tuple[Region, Region, list[Strip]]]:
-        if crop is None:
-            yield from super()._get_renders(crop)
-            return
-        overlaps = crop.overlaps
+    def _render_chops(
+        self, crop: Region, is_rendered_line: Callable[[int], bool]
+    ) -> Sequence[Mapping[int, Strip]]:
+        cuts = self.cuts
+        chops: list[dict[int, Strip | None]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
+        crop_left, crop_top, crop_right, crop_bottom = crop.x, crop.y, crop.right, crop.bottom
+        # Only what falls in the update is sent to the terminal (`ChopsUpdate`):
+        # the pieces of each line in it that nothing has drawn yet.
+        undrawn = [0] * len(cuts)
+        whole_width = crop_left <= 0 and crop_right >= self.size.width
+        for row in range(max(0, crop_top), min(len(cuts), crop_bottom)):
+            if is_rendered_line(row):
+                row_cuts = cuts[row]
+                undrawn[row] = len(row_cuts) - 1 if whole_width else sum(
+                    1 for cut, end in zip(row_cuts, row_cuts[1:]) if cut < crop_right and end > crop_left
+                )
         intersection = Region.intersection
-        for widget, (region, clip) in self.visible_widgets.items():
+        for widget, (region, clip) in self.visible_widgets.items():  # front to back
             x, y, width, height = intersection(region, clip)
-            if width and height and overlaps(Region(x, y, width, height)):
-                yield region, clip, widget.render_lines(Region(x - region.x, y - region.y, width, height))
+            right = x + width
+            if max(x, crop_left) >= min(right, crop_right):
+                continue  # no part of it in the update
+            rows = [row for row in range(max(y, crop_top), min(y + height, crop_bottom)) if undrawn[row]]
+            if not rows:
+                continue  # covered wherever the update reaches: nothing of it would show
+            first = rows[0]
+            strips = widget.render_lines(Region(x - region.x, first - region.y, width, rows[-1] + 1 - first))
+            for row in rows:
+                if row - first >= len(strips):
+                    break
+                line = chops[row]
+                line_cuts = [cut for cut in cuts[row] if x <= cut <= right]
+                pieces = strips[row - first].divide([cut - x for cut in line_cuts[1:]])
+                for cut, end, piece in zip(line_cuts, line_cuts[1:], pieces):
+                    if line.get(cut, 0) is None:
+                        line[cut] = piece
+                        if cut < crop_right and end > crop_left:
+                            undrawn[row] -= 1
+        return cast("Sequence[Mapping[int, Strip]]", chops)
 
 
 class WindowedScroll:
