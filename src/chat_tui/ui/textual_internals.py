@@ -26,9 +26,10 @@ the job:
   `Screen._on_idle`, the way the timer would (`Screen._on_timer_update`).
 * `CroppedCompositor`: for a partial screen update Textual draws every widget
   whose container meets the updated area, and keeps only what falls in it
-  (`Compositor._get_renders`); while an answer streams that was the header,
-  footer and prompt at every frame. The chat screen's compositor draws only
-  the widgets whose visible part meets it.
+  and is not covered (`Compositor._render_chops`); while an answer streams
+  that was the header, footer and prompt, and the containers behind the
+  answer, at every frame. The chat screen's compositor draws a widget only for
+  the lines of the update where some piece of it would show.
 * `WindowedScroll`: while the transcript follows a streaming answer taller
   than its view, the answer is laid out as a window on its last lines (see
   `MarkdownStreamView._window_rows`): the transcript adds the rows above the
