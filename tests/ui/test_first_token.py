@@ -54,6 +54,36 @@ async def test_the_first_text_does_not_wait_for_the_screen_update_timer(
         await wait_for(lambda: app.screen._streaming_view is None, timeout=10)
 
 
+async def test_the_question_and_the_typing_indicator_do_not_wait_for_the_screen_update_timer(
+    server: SSETestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A question's answer is laid out (typing indicator, under the question) as
+    soon as the screen is free: on a local server the first text can come
+    within the timer's tick, and its paint then had to lay the answer out too."""
+    monkeypatch.setattr(textual.screen, "UPDATE_PERIOD", 2.0)
+    shown: list[float] = []
+    refresh = Screen._compositor_refresh
+
+    def timed_refresh(self: Screen[object]) -> None:
+        refresh(self)
+        waiting = [v for v in self.query(MarkdownStreamView) if v.streaming and v.indicator is not None]
+        if waiting and not shown and waiting[0] in self._compositor.visible_widgets:
+            shown.append(time.monotonic())
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", timed_refresh)
+    reply = openai_text_reply(["Hello", " there"], delay=0.05)
+    reply.chunks.insert(1, 2.6)  # the first text well after the timer's next tick
+    server.queue(reply)
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "hi")
+        sent = time.monotonic()
+        await wait_for(lambda: shown, timeout=5)
+        assert shown[0] - sent < 0.5
+        assert not app.screen.query_one(MarkdownStreamView).document.length  # before any text
+        await wait_for(lambda: app.screen._streaming_view is None, timeout=10)
+
+
 class Waiting(App[None]):
     def compose(self) -> ComposeResult:
         yield MarkdownStreamView(streaming=True, waiting=True)
