@@ -236,6 +236,48 @@ def test_a_tail_seen_as_an_open_code_block_is_one_block_that_is_one() -> None:
     assert checked > 500
 
 
+def test_one_line_is_one_top_level_block_at_most() -> None:
+    """Frames skip looking for finished blocks in a tail of one line (a
+    paragraph so far): the parser agrees, for every piece of one line."""
+    from chat_tui.ui.markdown_document import _top_level_blocks
+
+    checked = 0
+    for text in (CODE, WELCOME, TABLE, generated(3, 60), "# a\n---\n> b\n- c\n1. d\n    e\n| f |\n***\n<div>\n"):
+        for line in text.split("\n"):
+            for start in range(0, len(line), 7):
+                for piece in (line[start:], "\n\n" + line[start:] + "\n\n", line[start:] + CURSOR):
+                    checked += 1
+                    assert len(_top_level_blocks(piece)) <= 1, piece
+    assert checked > 1000
+
+
+def test_a_frame_of_a_growing_paragraph_parses_its_text_once(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One parse per frame for a paragraph arriving after finished blocks: the
+    render's (no search for finished blocks in one line, and the first block's
+    kind taken from the render's parse)."""
+    import chat_tui.ui.markdown_document as module
+
+    document = MarkdownDocument()
+    document.append("# Title\n\nA first paragraph.\n\n")
+    document.render(console, WIDTH, cursor=True)
+    document.append("A second one")
+    document.render(console, WIDTH, cursor=True)  # the first paragraph is finished
+    parses: list[str] = []
+    for parser in (module._PARSER, module._RICH_PARSER):
+        original = parser.parse
+        monkeypatch.setattr(parser, "parse", lambda text, env=None, original=original: parses.append(text)
+                            or original(text, env))
+    for word in " that grows word by word, with **bold** and `code`, over several frames".split(" "):
+        document.append(" " + word)
+        document.render(console, WIDTH, cursor=True)
+        assert len(parses) == 1, parses
+        parses.clear()
+    document.render(console, WIDTH, final=True)
+    assert lines(document) == console.render_lines(
+        ChatMarkdown(document.text, code_theme="monokai", hyperlinks=False), console.options.update(width=WIDTH),
+        pad=False, new_lines=False)
+
+
 def test_a_fence_whose_language_is_still_arriving_looks_up_no_lexer_with_the_cursor(
     console: Console, monkeypatch: pytest.MonkeyPatch
 ) -> None:

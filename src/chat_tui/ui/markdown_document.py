@@ -142,8 +142,17 @@ def _top_level_blocks(text: str) -> list[tuple[int, str]]:
 
 def _top_level_tokens(text: str) -> list[tuple[int, str, Token]]:
     """(start line, token type, token) of each top-level block of `text`."""
+    return [(start, kind, token) for start, kind, token in _top_level_with_tokens(_PARSER.parse(text))]
+
+
+def _top_level_of(parsed: list[Token]) -> list[tuple[int, str]]:
+    """`_top_level_blocks` of a text already parsed (by Rich's parser, inline included)."""
+    return [(start, kind) for start, kind, _ in _top_level_with_tokens(parsed)]
+
+
+def _top_level_with_tokens(parsed: list[Token]) -> list[tuple[int, str, Token]]:
     blocks = []
-    for token in _PARSER.parse(text):
+    for token in parsed:
         if token.level == 0 and token.nesting in (0, 1) and token.map is not None:
             blocks.append((token.map[0], token.type, token))
     return blocks
@@ -180,6 +189,8 @@ class MarkdownDocument:
         self._hyperlinks = hyperlinks
         self._fence: _OpenFence | None = None
         self._pads: dict[tuple[str, int], tuple[Line, Line]] = {}
+        self._parsed: list[Token] | None = None
+        """The tokens of the text `_render_text` rendered last (None if it was not parsed)."""
         self.cursor_at: tuple[int, int] | None = None
         """(line, cell) of the cursor in the last render, if it was drawn."""
 
@@ -277,17 +288,22 @@ class MarkdownDocument:
         return self._render_text(console, options, text)
 
     def _render_text(self, console: Console, options: ConsoleOptions, text: str) -> list[Line]:
+        self._parsed = None
         if is_huge(text):
             return plain_lines(text, options.max_width)
         markdown = ChatMarkdown(text, code_theme=self._code_theme, hyperlinks=self._hyperlinks)
+        self._parsed = markdown.parsed
         return console.render_lines(markdown, options, pad=False, new_lines=False)
 
     def _finish_blocks(self, console: Console, options: ConsoleOptions, *, final: bool, limit: int | None = None) -> None:
         tail = self._tail
         if not tail.strip():
             return
-        if not final and limit is None and _open_fence(tail) is not None:
-            return  # an unclosed code block at the start: the whole tail is that one block
+        if not final and limit is None:
+            if "\n" not in tail.strip():
+                return  # one line (a paragraph so far, say) is one block at most: nothing is finished
+            if _open_fence(tail) is not None:
+                return  # an unclosed code block at the start: the whole tail is that one block
         blocks = _top_level_tokens(tail)
         keep = len(blocks) if final else len(blocks) - 1
         if limit is not None:
@@ -322,14 +338,17 @@ class MarkdownDocument:
             return
         lines = self._render_open_fence(console, options, cursor)
         first_type = "fence" if lines is not None else None
+        parsed = None
         if lines is None:
             self._fence = None
             shown = _hold_back_table_start(tail)
             lines = self._render_text(console, options, shown + CURSOR if cursor else shown) if shown.strip() else (
                 [[Segment(CURSOR)]] if cursor else [])
+            if shown is tail and shown.strip():
+                parsed = self._parsed  # the text just rendered: its blocks are the tail's
         if self._chunks:
             if first_type is None:
-                first = _top_level_blocks(text)
+                first = _top_level_blocks(text) if parsed is None else _top_level_of(parsed)
                 first_type = first[0][1] if first else None
             if first_type is not None and self._chunks[-1].needs_gap_after(first_type):
                 lines.insert(0, [])
