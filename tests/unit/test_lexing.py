@@ -93,7 +93,7 @@ def test_every_regex_lexer_gives_pygments_tokens() -> None:
     """Every lexer Pygments has that the faster way serves, on one stretch of
     the sample and one of characters that are code in no language."""
     rng = random.Random(7)
-    alphabet = "ab1 _\n\"'`#/*-<>{}()[]$@\\.,;:=+\t%&|!?~^é日"
+    alphabet = "ab1 _\n\"'`#/*-<>{}()[]$@\\.,;:=+\t%&|!?~^é日ABſ\u212a"
     served = 0
     for name in _regex_lexer_names():
         try:
@@ -140,6 +140,9 @@ def test_the_app_lexers_are_the_faster_ones_and_others_are_left_alone() -> None:
         (r"\w", "aé_9", " -"),
         (r"[a-zc-e]", "afz", "0"),  # overlapping ranges
         (r"x{0}y", "y", "x"),
+        (r"(?i)a", "aA", "bB"),  # either case; a non-ASCII letter may fold to an ASCII one ("ſ" is "s")
+        (r"(?i)(r[ft]|[ft]r)(\")", "rRfFtTſ", "aS\"("),
+        (r"(?i)[a-c]|\d", "aBc7", "d_"),
     ],
 )
 def test_first_characters(pattern: str, starts: str, cannot: str) -> None:
@@ -153,9 +156,26 @@ def test_first_characters(pattern: str, starts: str, cannot: str) -> None:
         assert not may_start(char), char
 
 
-@pytest.mark.parametrize("pattern", ["", "a*", "(?:ab)?", "(?i)a", "(?i:a)b", ".x", "(a)?(?(1)b|c)", "x|", "(?=a)"])
+@pytest.mark.parametrize(
+    "pattern", ["", "a*", "(?:ab)?", "(?i:a)b", ".x", "(a)?(?(1)b|c)", "x|", "(?=a)", "(?i)é", "(?i)[^a]", "(?i)[a-ü]"]
+)
 def test_patterns_tried_everywhere(pattern: str) -> None:
-    """A pattern that may match nothing, ignores case, or whose first
-    character is not worked out is tried at every position."""
+    """A pattern that may match nothing, ignores case for a part of it or
+    starts with a non-ASCII or negated set of characters when it ignores case,
+    or whose first character is not worked out, is tried at every position."""
     assert first_characters(re.compile(pattern)) is None
     assert starter(re.compile(pattern)) is None
+
+
+@pytest.mark.parametrize("pattern", ["(?i)s", "(?i)k", "(?i)i", "(?i)[a-z]", "(?i)[S-T]x?", "(?i)ss", "(?ia)k"])
+def test_a_pattern_that_ignores_case_may_start_wherever_re_matches_it(pattern: str) -> None:
+    compiled = re.compile(pattern)
+    may_start = starter(compiled)
+    assert may_start is not None
+    checked = 0
+    for code in [*range(0x300), 0x130, 0x131, 0x17F, 0x1E9E, 0x212A, 0x212B, 0xFB05, 0xFB06]:
+        char = chr(code)
+        if compiled.match(char * 2):
+            checked += 1
+            assert may_start(char), (pattern, char)
+    assert checked >= 2

@@ -11,10 +11,13 @@ The rules that can match at a position are mostly known from its first
 character: a rule whose every non-empty match starts with a letter cannot
 match at a `(`. So, once per state and character, the rules are filtered to
 those whose possible first characters include it (a rule that may match the
-empty string, or whose first characters cannot be worked out, is always kept),
-in their order, and only those are tried. The first rule that matches is the
-same as Pygments would find, so the tokens are the same: a test compares them
-with Pygments' own over many languages and cut-off, malformed code.
+empty string, or whose first characters cannot be worked out, is always kept;
+one that ignores case is kept for a character in either case), in their
+order, and only those are tried. The first rule that matches is the same as
+Pygments would find, so the tokens are the same: a test compares them with
+Pygments' own over many languages and cut-off, malformed code. (Python's eight
+string-prefix rules ignore case: tried at every position until they were
+filtered too, they were a third of its lexing time.)
 
 A rule's possible first characters are read from its parsed pattern (the
 standard library's regex parser); a lexer this cannot serve (one with its own
@@ -96,13 +99,28 @@ def first_characters(pattern: re.Pattern[str]) -> _Atoms | None:
     """What the first character of any non-empty match of `pattern` satisfies,
     as atoms (for `starter`); None when that is not known or the pattern may
     match the empty string (it can then match anywhere)."""
-    if _P is None or pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
+    if _P is None or not isinstance(pattern.pattern, str):
         return None
     try:
         atoms, nullable = _first_of_sequence(_P.parse(pattern.pattern, pattern.flags))
     except Exception:  # noqa: BLE001 - _Unknown, or a parser that reads it otherwise: try the rule always
         return None
-    return None if nullable else frozenset(atoms)
+    if nullable or (pattern.flags & re.IGNORECASE and not all(_ascii_atom(atom) for atom in atoms)):
+        return None
+    return frozenset(atoms)
+
+
+def _ascii_atom(atom: tuple[str, Any]) -> bool:
+    """Whether an atom stands for ASCII characters only (or a category), not
+    negated: what a case-insensitive pattern's first characters are worked out
+    for (`_Starter` then tries a character's other case too)."""
+    kind, av = atom
+    if kind == "literal":
+        return bool(av < 128)
+    for op, value in av:
+        if op is _C.NEGATE or (op is _C.LITERAL and value >= 128) or (op is _C.RANGE and value[1] >= 128):
+            return False
+    return True
 
 
 _CATEGORIES = {
@@ -156,13 +174,25 @@ class _CharSet:
 class _Starter:
     """Whether a match may start with a character (see `starter`)."""
 
-    __slots__ = ("codes", "sets")
+    __slots__ = ("codes", "sets", "ignore_case")
 
-    def __init__(self, atoms: _Atoms, ascii: bool) -> None:
+    def __init__(self, atoms: _Atoms, ascii: bool, ignore_case: bool = False) -> None:
         self.codes = frozenset(av for kind, av in atoms if kind == "literal")
         self.sets = [_CharSet(av, ascii) for kind, av in atoms if kind == "in"]
+        self.ignore_case = ignore_case
+        """The pattern ignores case (its first characters are all ASCII, see
+        `first_characters`): a character matches in either case. A non-ASCII
+        one may match an ASCII letter ("ſ" matches "s", the Kelvin sign "k"):
+        it may start a match."""
 
     def __call__(self, char: str) -> bool:
+        if self.ignore_case:
+            if not char.isascii():
+                return True
+            return self._starts(char.lower()) or self._starts(char.upper())
+        return self._starts(char)
+
+    def _starts(self, char: str) -> bool:
         return ord(char) in self.codes or any(char in charset for charset in self.sets)
 
 
@@ -179,7 +209,9 @@ def starter(pattern: re.Pattern[str]) -> Callable[[str], bool] | None:
     if key not in _STARTERS:
         atoms = first_characters(pattern)
         try:
-            _STARTERS[key] = _Starter(atoms, bool(pattern.flags & re.ASCII)) if atoms else None
+            _STARTERS[key] = _Starter(
+                atoms, bool(pattern.flags & re.ASCII), bool(pattern.flags & re.IGNORECASE)
+            ) if atoms else None
         except _Unknown:
             _STARTERS[key] = None
     return _STARTERS[key]
