@@ -293,8 +293,10 @@ class MarkdownStreamView(LayoutOnce, Widget):
             self._offset = offset
             self.refresh(layout=rows != old_rows)
             if window:
-                # The transcript's scrollbar counts the rows above the window.
-                self._windowed_in().vertical_scrollbar.refresh()
+                # The transcript's scrollbar counts the rows above the window
+                # (its thumb moves by an eighth of a cell every few frames).
+                bar = self._windowed_in().vertical_scrollbar
+                getattr(bar, "refresh_if_moved", bar.refresh)()
         else:
             # Only the lines from the first that changed are painted again, also
             # when the height changed (the lines above keep Textual's cached cells).
