@@ -143,6 +143,9 @@ def test_the_app_lexers_are_the_faster_ones_and_others_are_left_alone() -> None:
         (r"(?i)a", "aA", "bB"),  # either case; a non-ASCII letter may fold to an ASCII one ("ſ" is "s")
         (r"(?i)(r[ft]|[ft]r)(\")", "rRfFtTſ", "aS\"("),
         (r"(?i)[a-c]|\d", "aBc7", "d_"),
+        (r"(?=a)", "a", "b "),  # an empty match, only where the lookahead's match may start
+        (r"(?m)^(?=\s|/|<!--)", " \n/<", "a>"),
+        (r"(?=[ab])b*", "ab", "c"),
     ],
 )
 def test_first_characters(pattern: str, starts: str, cannot: str) -> None:
@@ -157,12 +160,14 @@ def test_first_characters(pattern: str, starts: str, cannot: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "pattern", ["", "a*", "(?:ab)?", "(?i:a)b", ".x", "(a)?(?(1)b|c)", "x|", "(?=a)", "(?i)é", "(?i)[^a]", "(?i)[a-ü]"]
+    "pattern", ["", "a*", "(?:ab)?", "(?i:a)b", ".x", "(a)?(?(1)b|c)", "x|", "(?i)é", "(?i)[^a]", "(?i)[a-ü]",
+                "(?!a)", "(?<=a)", "(?=a*)", "b*(?=a)", "(?=a)|b*"]
 )
 def test_patterns_tried_everywhere(pattern: str) -> None:
-    """A pattern that may match nothing, ignores case for a part of it or
-    starts with a non-ASCII or negated set of characters when it ignores case,
-    or whose first character is not worked out, is tried at every position."""
+    """A pattern that may match nothing (unless a lookahead that must match
+    something opens it), ignores case for a part of it or starts with a
+    non-ASCII or negated set of characters when it ignores case, or whose first
+    character is not worked out, is tried at every position."""
     assert first_characters(re.compile(pattern)) is None
     assert starter(re.compile(pattern)) is None
 

@@ -11,8 +11,9 @@ The rules that can match at a position are mostly known from its first
 character: a rule whose every non-empty match starts with a letter cannot
 match at a `(`. So, once per state and character, the rules are filtered to
 those whose possible first characters include it (a rule that may match the
-empty string, or whose first characters cannot be worked out, is always kept;
-one that ignores case is kept for a character in either case), in their
+empty string, unless a lookahead opens it, or whose first characters cannot be
+worked out, is always kept; one that ignores case is kept for a character in
+either case), in their
 order, and only those are tried. The first rule that matches is the same as
 Pygments would find, so the tokens are the same: a test compares them with
 Pygments' own over many languages and cut-off, malformed code. (Python's eight
@@ -102,12 +103,30 @@ def first_characters(pattern: re.Pattern[str]) -> _Atoms | None:
     if _P is None or not isinstance(pattern.pattern, str):
         return None
     try:
-        atoms, nullable = _first_of_sequence(_P.parse(pattern.pattern, pattern.flags))
+        parsed = _P.parse(pattern.pattern, pattern.flags)
+        atoms, nullable = _first_of_sequence(parsed)
+        if nullable:
+            # A match may be empty; one that must first pass a lookahead is still
+            # bound to the characters that may start the lookahead's match.
+            atoms = _first_of_lookahead(parsed)
     except Exception:  # noqa: BLE001 - _Unknown, or a parser that reads it otherwise: try the rule always
         return None
-    if nullable or (pattern.flags & re.IGNORECASE and not all(_ascii_atom(atom) for atom in atoms)):
+    if atoms is None or (pattern.flags & re.IGNORECASE and not all(_ascii_atom(atom) for atom in atoms)):
         return None
     return frozenset(atoms)
+
+
+def _first_of_lookahead(items: Any) -> set[tuple[str, Any]] | None:
+    """The first-character atoms of a lookahead that opens a pattern (after
+    anchors such as `^`), if its own match cannot be empty; None otherwise."""
+    for op, av in items:
+        if op is _C.AT:
+            continue
+        if op is _C.ASSERT and av[0] == 1:
+            atoms, nullable = _first_of_sequence(av[1])
+            return None if nullable else atoms
+        return None
+    return None
 
 
 def _ascii_atom(atom: tuple[str, Any]) -> bool:
