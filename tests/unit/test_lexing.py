@@ -94,7 +94,7 @@ def test_every_regex_lexer_gives_pygments_tokens() -> None:
     the sample and one of characters that are code in no language."""
     rng = random.Random(7)
     alphabet = "ab1 _\n\"'`#/*-<>{}()[]$@\\.,;:=+\t%&|!?~^é日ABſ\u212a"
-    served = 0
+    served = own = 0
     for name in _regex_lexer_names():
         try:
             plain = get_lexer_by_name(name, stripnl=False, ensurenl=True)
@@ -104,6 +104,7 @@ def test_every_regex_lexer_gives_pygments_tokens() -> None:
         if "get_tokens_unprocessed" not in vars(fast):
             continue
         served += 1
+        own += vars(fast)["get_tokens_unprocessed"].__func__.__name__ == "get_tokens_unprocessed"
         start = rng.randrange(len(SAMPLE) - 400)
         for text in (SAMPLE[start:start + 400], "".join(rng.choice(alphabet) for _ in range(200))):
             try:
@@ -113,15 +114,34 @@ def test_every_regex_lexer_gives_pygments_tokens() -> None:
                     tokens(fast, text)
                 continue
             assert tokens(fast, text) == expected, (name, text)
-    assert served > 300  # most of Pygments' lexers are plain regex lexers
+    assert served > 400  # most of Pygments' lexers are regex lexers
+    assert own > 20  # with a method of their own around the regex lexer's (C, C++, Lua, Swift, ...)
 
 
 def test_the_app_lexers_are_the_faster_ones_and_others_are_left_alone() -> None:
-    assert "get_tokens_unprocessed" in vars(lexer_for("python"))
-    assert "get_tokens_unprocessed" in vars(lexer_for("rust"))
+    for name in ("python", "rust", "c", "cpp", "lua", "swift"):
+        assert "get_tokens_unprocessed" in vars(lexer_for(name)), name
     json = fresh("json")  # Pygments' JSON lexer has its own loop
     assert speed_up(json) is json
     assert "get_tokens_unprocessed" not in vars(json)
+    ruby = fresh("ruby")  # an extended regex lexer: its own loop too
+    assert "get_tokens_unprocessed" not in vars(speed_up(ruby))
+
+
+def test_a_lexer_s_own_method_around_the_regex_lexer_s_runs_as_it_is_written() -> None:
+    """C's lexer turns names of standard types into keywords around the regex
+    lexer's tokens: the faster copy of its method does the same, and its own
+    options still count."""
+    from pygments.token import Keyword, Name
+
+    code = "size_t n = 0; uint8_t b; FILE *f; my_type x;\n"
+    for options, typed in (({}, True), ({"stdlibhighlighting": False, "c99highlighting": False}, False)):
+        plain = get_lexer_by_name("c", stripnl=False, ensurenl=True, **options)
+        fast = speed_up(get_lexer_by_name("c", stripnl=False, ensurenl=True, **options))
+        assert "get_tokens_unprocessed" in vars(fast)
+        assert tokens(fast, code) == tokens(plain, code)
+        kinds = {value: kind for kind, value in tokens(fast, code)}
+        assert (kinds["size_t"] is Keyword.Type) is typed and kinds["my_type"] is Name
 
 
 @pytest.mark.parametrize(

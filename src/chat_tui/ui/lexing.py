@@ -345,15 +345,49 @@ def _tokens_unprocessed(
 
 
 def speed_up(lexer: Lexer) -> Lexer:
-    """`lexer`, tokenizing the faster way when it is a plain `RegexLexer`
-    (same tokens); any other lexer is returned as it is."""
+    """`lexer`, tokenizing the faster way when it is a plain `RegexLexer`, or
+    one whose own `get_tokens_unprocessed` calls `RegexLexer`'s and then
+    adjusts what it gives (C and C++, Lua, PHP, Swift, ...): the same tokens.
+    Any other lexer is returned as it is."""
     cls = type(lexer)
-    if (
-        _P is not None
-        and isinstance(lexer, RegexLexer)
-        and cls.get_tokens_unprocessed is RegexLexer.get_tokens_unprocessed
-        and isinstance(getattr(cls, "_tokens", None), dict)
-    ):
+    if _P is None or not isinstance(lexer, RegexLexer) or not isinstance(getattr(cls, "_tokens", None), dict):
+        return lexer
+    method = cls.get_tokens_unprocessed
+    if method is RegexLexer.get_tokens_unprocessed:
         # Pygments calls `self.get_tokens_unprocessed`, also for embedded code (`using(this)`).
         lexer.get_tokens_unprocessed = types.MethodType(_tokens_unprocessed, lexer)  # type: ignore[method-assign]
+    elif (faster := _with_faster_regex_lexer(method)) is not None:
+        lexer.get_tokens_unprocessed = types.MethodType(faster, lexer)  # type: ignore[method-assign]
     return lexer
+
+
+class _FasterRegexLexer(RegexLexer):
+    """`RegexLexer` as a lexer's own method sees it (below): its tokenizing the faster way."""
+
+    get_tokens_unprocessed = _tokens_unprocessed  # type: ignore[assignment]
+
+
+_FASTER: dict[Any, Callable[..., Any] | None] = {}
+
+
+def _with_faster_regex_lexer(method: Any) -> Callable[..., Any] | None:
+    """A copy of a lexer class's own `get_tokens_unprocessed` that finds, under
+    the name `RegexLexer` (a global of its module, looked up when it runs),
+    `_FasterRegexLexer`; None when it does not call `RegexLexer`'s by that name."""
+    if method in _FASTER:
+        return _FASTER[method]
+    faster = None
+    code = getattr(method, "__code__", None)
+    if (
+        isinstance(method, types.FunctionType)
+        and code is not None
+        and "RegexLexer" in code.co_names
+        and method.__globals__.get("RegexLexer") is RegexLexer
+    ):
+        faster = types.FunctionType(
+            code, {**method.__globals__, "RegexLexer": _FasterRegexLexer}, method.__name__, method.__defaults__,
+            method.__closure__,
+        )
+        faster.__kwdefaults__ = method.__kwdefaults__
+    _FASTER[method] = faster
+    return faster
