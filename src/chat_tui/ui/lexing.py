@@ -23,7 +23,9 @@ filtered too, they were a third of its lexing time.)
 A rule's possible first characters are read from its parsed pattern (the
 standard library's regex parser); a lexer this cannot serve (one with its own
 tokenizing loop, a pattern the parser reads differently) keeps Pygments' own
-method.
+method. A lexer whose own method calls the regex lexer's by name and adjusts
+its tokens (C's makes standard type names keywords) gets a copy of that
+method in which the name stands for this faster way.
 """
 
 from __future__ import annotations
