@@ -8,9 +8,9 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -164,27 +164,40 @@ class ChatApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         chat = self.chat_screen
-        yield SystemCommand("New conversation", "Start a new conversation (Ctrl+N)", chat.action_new_conversation)
-        yield SystemCommand("Conversations", "Open, rename or delete saved conversations (Ctrl+O)", chat.action_open_conversations)
-        yield SystemCommand("Switch model", "Another model or profile for the next answers (Ctrl+L)", chat.action_pick_model)
-        yield SystemCommand("Stop answer", "Stop the streaming answer (Esc)", chat.action_cancel_turn)
-        yield SystemCommand("Continue answer", "Continue the last partial answer (Ctrl+G)", chat.action_continue_answer)
-        yield SystemCommand("Retry answer", "Ask the last question again (Ctrl+R)", chat.action_retry)
-        yield SystemCommand("Copy last answer", "Copy its Markdown source to the clipboard (Ctrl+S)", chat.action_copy_answer)
-        yield SystemCommand("Copy last code block", "Copy the last answer's last code block (Ctrl+T)", chat.action_copy_code)
-        yield SystemCommand("Copy…", "Copy any message or one of its code blocks (F3)", chat.action_copy_any)
-        yield SystemCommand("Keys", "Every key binding (F1)", chat.action_help)
-        yield SystemCommand("Edit last message", "Change your last message and resend it (F2)", chat.action_edit_last)
-        yield SystemCommand("Regenerate answer", "Ask the last question again; the old answer is kept (F5)",
-                            chat.action_regenerate)
-        yield SystemCommand("Export as Markdown", "Write this conversation to a .md file in the current directory",
-                            lambda: chat.export_conversation("md"))
-        yield SystemCommand("Export as JSON", "Write this conversation (every answer, as stored) to a .json file",
-                            lambda: chat.export_conversation("json"))
-        yield SystemCommand("Previous answer", "Switch back to an earlier answer to the last message (Alt+Left)",
-                            chat.action_previous_answer)
-        yield SystemCommand("Next answer", "Switch to a later answer to the last message (Alt+Right)",
-                            chat.action_next_answer)
+        commands: list[tuple[str, str, Callable[[], Any], str | None]] = [
+            ("New conversation", "Start a new conversation (Ctrl+N)", chat.action_new_conversation, None),
+            ("Conversations", "Open, rename or delete saved conversations (Ctrl+O)", chat.action_open_conversations,
+             None),
+            ("Switch model", "Another model or profile for the next answers (Ctrl+L)", chat.action_pick_model,
+             "pick_model"),
+            ("Stop answer", "Stop the streaming answer (Esc)", chat.action_cancel_turn, "stop_answer"),
+            ("Cancel edit", "Leave the message as it was (Esc)", chat.action_cancel_turn, "cancel_edit"),
+            ("Continue answer", "Continue the last partial answer (Ctrl+G)", chat.action_continue_answer,
+             "continue_answer"),
+            ("Retry answer", "Ask the last question again (Ctrl+R)", chat.action_retry, "retry"),
+            ("Copy last answer", "Copy its Markdown source to the clipboard (Ctrl+S)", chat.action_copy_answer,
+             "copy_answer"),
+            ("Copy last code block", "Copy the last answer's last code block (Ctrl+T)", chat.action_copy_code,
+             "copy_code"),
+            ("Copy…", "Copy any message or one of its code blocks (F3)", chat.action_copy_any, "copy_any"),
+            ("Keys", "Every key binding (F1)", chat.action_help, None),
+            ("Edit last message", "Change your last message and resend it (F2)", chat.action_edit_last, "edit_last"),
+            ("Regenerate answer", "Ask the last question again; the old answer is kept (F5)", chat.action_regenerate,
+             "regenerate"),
+            ("Export as Markdown", "Write this conversation to a .md file in the current directory",
+             lambda: chat.export_conversation("md"), "export"),
+            ("Export as JSON", "Write this conversation (every answer, as stored) to a .json file",
+             lambda: chat.export_conversation("json"), "export"),
+            ("Previous answer", "Switch back to an earlier answer to the last message (Alt+Left)",
+             chat.action_previous_answer, "previous_answer"),
+            ("Next answer", "Switch to a later answer to the last message (Alt+Right)", chat.action_next_answer,
+             "next_answer"),
+        ]
+        # Only what would do something now: the palette is where a person looks
+        # for what they can do (the keys stay bound; most say why they do nothing).
+        for title, help_text, callback, needs in commands:
+            if needs is None or chat.can(needs):
+                yield SystemCommand(title, help_text, callback)
 
     def _fatal_error(self) -> None:
         """A bug crashed the app: one line on the terminal, the traceback in a file.

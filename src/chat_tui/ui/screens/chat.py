@@ -574,6 +574,39 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
         return None
 
     # -- actions -----------------------------------------------------------------------------
+    def can(self, what: str) -> bool:
+        """Whether a command would do something now (the command palette lists
+        only those): `what` is a command's name, as in `ChatApp.get_system_commands`."""
+        streaming = self._streaming_view is not None
+        if what == "stop_answer":
+            return streaming
+        if what == "cancel_edit":
+            return not streaming and self._editing is not None
+        if what == "copy_answer":
+            return self._last_answer() is not None
+        if what == "copy_code":
+            from chat_tui.markdown_blocks import code_blocks
+
+            return bool(code_blocks(self._last_answer() or ""))
+        if what in ("copy_any", "export"):
+            return self.conversation_id is not None
+        if streaming:
+            return False  # the rest wait for the answer to end
+        if what == "pick_model":
+            return True
+        if what in ("continue_answer", "retry"):
+            banner = self._last_banner()
+            return banner is not None and (banner.can_continue or what == "retry")
+        if what == "edit_last":
+            return any(v.message_id is not None for v in self.transcript.query(UserMessageView))
+        if what == "regenerate":
+            return any(v.message_id is not None for v in self.transcript.query(AssistantMessageView))
+        if what in ("previous_answer", "next_answer"):
+            answers = list(self.transcript.query(AssistantMessageView))
+            shown = answers[-1].alternatives if answers else None
+            return shown is not None and (shown[0] > 1 if what == "previous_answer" else shown[0] < shown[1])
+        raise ValueError(f"no such command: {what}")
+
     def action_scroll_page(self, direction: int) -> None:
         """PageUp/PageDown scroll the conversation, also while the prompt has the focus.
         Scrolling up stops following a streaming answer; back at the bottom, it follows again."""
