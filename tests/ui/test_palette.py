@@ -11,7 +11,6 @@ from pathlib import Path
 from tests.support.app import make_app, open_store
 from tests.support.pilot import send, wait_for
 from tests.support.sse_server import SSETestServer, openai_text_reply
-from tests.ui.test_repaint import show_next
 
 CHAT = {"New conversation", "Conversations", "Switch model", "Stop answer", "Cancel edit", "Continue answer",
         "Retry answer", "Copy last answer", "Copy last code block", "Copy…", "Keys", "Edit last message",
