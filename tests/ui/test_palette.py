@@ -42,6 +42,12 @@ async def test_the_palette_lists_what_applies_as_an_answer_streams_is_stopped_an
         assert listed(app) == {"New conversation", "Conversations", "Keys", "Stop answer", "Copy last answer",
                                "Copy…", "Export as Markdown", "Export as JSON"}
 
+        app.clear_notifications()
+        await pilot.press("f5")  # waits for the answer to end: said, not silently dropped
+        await pilot.pause()
+        assert any("still streaming" in str(n.message) for n in app._notifications)
+        assert len(server.requests) == 1
+
         await pilot.press("escape")  # stopped: it can be continued or asked again
         await wait_for(lambda: app.screen._streaming_view is None, timeout=10)
         await pilot.pause()
@@ -75,3 +81,17 @@ async def test_a_code_block_in_the_last_answer_lists_copying_it(tmp_path: Path) 
                        timeout=10)
         await pilot.pause()
         assert "Copy last code block" in listed(app)
+
+
+async def test_a_key_that_has_nothing_to_act_on_says_so(tmp_path: Path) -> None:
+    """(Ctrl+G, Ctrl+R and F5 did nothing, silently, with nothing to continue,
+    retry or ask again.)"""
+    app = make_app(open_store(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for key, says in (("ctrl+g", "no interrupted answer to continue"), ("ctrl+r", "no interrupted answer to retry"),
+                          ("f5", "no answer to ask again"), ("f2", "no message to edit")):
+            app.clear_notifications()
+            await pilot.press(key)
+            await pilot.pause()
+            assert any(says in str(n.message) for n in app._notifications), key

@@ -320,8 +320,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
     # -- sending ---------------------------------------------------------------------------
     @on(PromptInput.Submitted)
     def send_prompt(self, event: PromptInput.Submitted) -> None:
-        if self._streaming_view is not None:
-            self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
+        if self._still_streaming():
             return
         text = event.text
         self.prompt.sent.append(text)
@@ -539,8 +538,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
         await self._switch_answer(+1)
 
     async def _switch_answer(self, step: int) -> None:
-        if self._streaming_view is not None:
-            self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
+        if self._still_streaming():
             return
         found = self.engine.alternatives(self.conversation_id) if self.conversation_id is not None else None
         if found is None:
@@ -625,9 +623,16 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
             self.prompt.border_title = None
             self.prompt.clear()
 
+    def _still_streaming(self) -> bool:
+        """An answer streams: say so (what was asked waits for it to end)."""
+        if self._streaming_view is None:
+            return False
+        self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
+        return True
+
     def action_edit_last(self) -> None:
         """Put the last message back in the prompt; sending replaces it and its answer."""
-        if self._streaming_view is not None:
+        if self._still_streaming():
             return
         users = [v for v in self.transcript.query(UserMessageView) if v.message_id is not None]
         if not users:
@@ -643,9 +648,13 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
 
     def action_regenerate(self) -> None:
         """Ask the last question again; the old answer is kept, superseded."""
+        if self._still_streaming():
+            return
         answers = [v for v in self.transcript.query(AssistantMessageView) if v.message_id is not None]
-        if answers and self._streaming_view is None:
-            self.retry(answers[-1].message_id)
+        if not answers:
+            self.notify("There is no answer to ask again yet.", severity="warning")
+            return
+        self.retry(answers[-1].message_id)
 
     async def _remove_from(self, user_message_id: int) -> None:
         """Remove the view of a user message and everything after it."""
@@ -660,14 +669,23 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
         return banners[-1] if banners else None
 
     def action_continue_answer(self) -> None:
+        if self._still_streaming():
+            return
         banner = self._last_banner()
-        if banner is not None and banner.can_continue and self._streaming_view is None:
-            self.run_turn(continue_id=banner.message_id)
+        if banner is None or not banner.can_continue:
+            self.notify("There is no interrupted answer to continue.", severity="warning")
+            return
+        self.run_turn(continue_id=banner.message_id)
 
     def action_retry(self) -> None:
+        if self._still_streaming():
+            return
         banner = self._last_banner()
-        if banner is not None and self._streaming_view is None:
-            self.retry(banner.message_id)
+        if banner is None:
+            self.notify("There is no interrupted answer to retry (F5 asks the last question again).",
+                        severity="warning")
+            return
+        self.retry(banner.message_id)
 
     def retry(self, message_id: int) -> None:
         """Ask again from scratch: the same prompt, a new answer in place of the old one
@@ -726,9 +744,7 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
     def action_pick_model(self) -> None:
         from chat_tui.ui.screens.model_picker import ModelPickerScreen
 
-        if self._streaming_view is not None:
-            self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
-        else:
+        if not self._still_streaming():
             self.app.push_screen(ModelPickerScreen(self.engine))
 
     def action_help(self) -> None:
