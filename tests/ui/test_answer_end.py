@@ -1,6 +1,6 @@
-"""An answer's end: the cursor goes and the stats line fills the row kept for
-it under the answer, with no layout of the screen (which moved every line of
-the conversation up by a row at the end of each answer)."""
+"""An answer's end: the cursor goes and the stats line comes in the row under
+the answer's text, with nothing above it moving (the conversation moved up by
+a row at the end of each answer), in one layout of the screen."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def screen_text(app) -> list[str]:  # type: ignore[no-untyped-def]
     return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]
 
 
-async def test_the_stats_line_takes_its_kept_row_without_a_layout(
+async def test_the_stats_line_comes_under_the_text_and_nothing_above_moves(
     server: SSETestServer, tmp_path: Path, layouts: list[int]
 ) -> None:
     pieces = ["Here is ", "a short answer, ", "one line long."]
@@ -44,4 +44,7 @@ async def test_the_stats_line_takes_its_kept_row_without_a_layout(
         assert "first token" in str(view.query_one(".stats").render())
         assert "first token" in finished[answer_row + 1]  # in the kept row: nothing moved
         assert finished[answer_row].rstrip() == streaming[answer_row].rstrip().replace("▋", "").rstrip()
-        assert not layouts
+        assert finished[1:answer_row] == streaming[1:answer_row]  # (the header counts the answer)
+        # The text keeps its rows (the view its height) and the stats line's moves
+        # up to it: one layout, not one and another to hold the question in place.
+        assert len(layouts) == 1

@@ -39,8 +39,11 @@ def test_a_size_change_still_repaints_the_whole_widget_only_through_what_layout_
 
 
 def test_the_widgets_that_grow_while_streaming_use_it() -> None:
-    for widget in (Transcript, AssistantMessageView, MarkdownStreamView):
+    for widget in (Transcript, MarkdownStreamView):
         assert widget._size_updated is LayoutOnce._size_updated
+    # The answer's view adds to it (where it sits, see `AssistantMessageView._hold`).
+    assert AssistantMessageView.__mro__.index(LayoutOnce) > 0
+    assert "super()._size_updated(" in inspect.getsource(AssistantMessageView._size_updated)
 
 
 def test_a_repaint_request_is_still_a_flag_read_when_the_widget_is_idle() -> None:

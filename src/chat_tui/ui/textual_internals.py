@@ -19,6 +19,13 @@ the job:
   while its thumb stays put, and drops a repaint request (`_repaint_required`,
   read in `Widget._check_refresh`) when the screen already shows the bar as it
   would be drawn (see the class).
+* `LayoutAgain`: a widget whose size depends on where a layout placed others
+  (an answer holding its question at the top of the view) can only know it
+  after the layout; Textual would paint that layout, then lay out again at the
+  next update (`Screen._refresh_layout` ends with `_compositor_refresh`). The
+  chat screen lays itself out again at once instead, dropping the cached
+  arrangements of the widget's containers as `Widget._check_refresh` would
+  (`_clear_arrangement_cache`, `_layout_updates`).
 * `PaintSoon`: Textual paints a screen from a timer on a fixed grid (120
   times a second here, `Screen._update_timer`): a change made just after a
   tick waits for the next one. The first text of an answer (the moment a
@@ -108,6 +115,64 @@ class PaintSoon:
             screen._on_timer_update()  # (what the timer calls; it pauses the timer first)
             return
         await super()._on_idle(event)  # type: ignore[misc]
+
+
+class LayoutAgain:
+    """Mixin for a screen: a widget that learns from a layout that it needs
+    another size (its size depends on where other widgets were placed, see
+    `AssistantMessageView.hold_top`) calls `layout_again()` from its
+    `_size_updated`; the screen then lays itself out once more before it
+    paints, so the screen never shows the first arrangement for a frame."""
+
+    MOST_LAYOUTS = 3
+    """Layouts in a row at most before a paint, whatever widgets ask."""
+
+    _layout_again = False
+    _layouts_left = 0
+    _layout_size: Any = None
+
+    def layout_again(self, widget: Widget) -> None:
+        """`widget` (being laid out) needs another size: lay the screen out again
+        before painting it. What `Widget.refresh(layout=True)` would do when
+        the widget is next idle (`Widget._check_refresh`) is done now: the
+        arrangements that hold its old size are dropped."""
+        widget._layout_updates += 1
+        for ancestor in widget.ancestors:
+            if not isinstance(ancestor, Widget):
+                break
+            ancestor._clear_arrangement_cache()
+            ancestor._layout_updates += 1
+            if not ancestor.styles.auto_dimensions:
+                break
+        self._layout_again = True
+
+    def _refresh_layout(self, size: Any = None, scroll: bool = False) -> None:
+        if self._layouts_left:
+            super()._refresh_layout(size, scroll)  # type: ignore[misc]
+            return
+        self._layouts_left = self.MOST_LAYOUTS
+        self._layout_size = size
+        try:
+            super()._refresh_layout(size, scroll)  # type: ignore[misc]
+        finally:
+            again, self._layout_again = self._layout_again, False
+            self._layouts_left = 0
+            self._layout_size = None
+            if again:
+                # (Asked where the layout could not be repeated before its
+                # paint, as in a batch of updates: at the next update, then.)
+                self.refresh(layout=True)  # type: ignore[attr-defined]
+
+    def _compositor_refresh(self) -> None:
+        # Textual's layout ends with this paint: lay out again instead if asked
+        # (that layout paints, or lays out once more).
+        if self._layout_again and self._layouts_left > 1:
+            self._layout_again = False
+            self._layouts_left -= 1
+            self._refresh_layout(self._layout_size)
+            return
+        self._layout_again = False
+        super()._compositor_refresh()  # type: ignore[misc]
 
 
 class CroppedCompositor(Compositor):

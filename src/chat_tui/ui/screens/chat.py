@@ -33,7 +33,7 @@ from chat_tui.providers.events import (
 )
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.blank import BlankBackground
-from chat_tui.ui.textual_internals import CroppedCompositor, PaintSoon
+from chat_tui.ui.textual_internals import CroppedCompositor, LayoutAgain, PaintSoon
 from chat_tui.ui.widgets.header_bar import HeaderBar
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.key_bar import KeyBar
@@ -63,7 +63,7 @@ def message_view(message: ChatMessage, model: str = "") -> UserMessageView | Ass
     return view
 
 
-class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
+class ChatScreen(LayoutAgain, PaintSoon, BlankBackground, Screen[None]):
     PAGE = 30
     """The most messages mounted at a time when a saved conversation opens or scrolls up."""
     PAGE_CHARS = 6000
@@ -369,26 +369,33 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
     ) -> None:
         transcript = self.transcript
         model = self.engine.provider.model
-        if edit_id is not None:
-            await self._remove_from(edit_id)
-        if retry_id is not None:
-            await self._remove_answers_of_turn(retry_id)
-            await self._retire_old_views()
-            view = AssistantMessageView(streaming=True, model=model)
-            await transcript.mount(view)
-        elif continue_id is not None:
-            view = self._view_for(continue_id)
-            if view is None:
-                return
-            view.resume()
-        else:
-            assert prompt is not None
-            self._show_empty_state(False)
-            await self._retire_old_views()
-            self._user_view = UserMessageView(prompt)
-            await transcript.mount(self._user_view)
-            view = AssistantMessageView(streaming=True, model=model)
-            await transcript.mount(view)
+        # The screen is not painted until the new answer is in place: the
+        # question is shown where it goes, not first where it was.
+        with self.app.batch_update():
+            if edit_id is not None:
+                await self._remove_from(edit_id)
+            self._release_holds()
+            if retry_id is not None:
+                await self._remove_answers_of_turn(retry_id)
+                await self._retire_old_views()
+                view = AssistantMessageView(streaming=True, model=model)
+                view.hold_top = self._question_before(None)
+                await transcript.mount(view)
+            elif continue_id is not None:
+                found = self._view_for(continue_id)
+                if found is None:
+                    return
+                view = found
+                view.hold_top = self._question_before(view)
+                view.resume()
+            else:
+                assert prompt is not None
+                self._show_empty_state(False)
+                await self._retire_old_views()
+                self._user_view = UserMessageView(prompt)
+                view = AssistantMessageView(streaming=True, model=model)
+                view.hold_top = self._user_view
+                await transcript.mount_all([self._user_view, view])
         # Answers by another model than this one say which model wrote them.
         self._conversation_model = model
         self._relabel()
@@ -454,8 +461,11 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
                 case ToolFinished(call=call):
                     view.tool_update(call, running=False)
                 case RoundStarted(message_id=message_id):
+                    question = view.hold_top
+                    view.release_hold()
                     view.finish(MessageStatus.COMPLETE)
                     view = AssistantMessageView(message_id=message_id, streaming=True)
+                    view.hold_top = question
                     self._streaming_view = view
                     await self.transcript.mount(view)
                 case TurnStarted(message_id=message_id, conversation_id=cid, user_message_id=user_id):
@@ -478,6 +488,18 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
         if texts:
             view.append("".join(texts))
         return view
+
+    def _release_holds(self) -> None:
+        """A new turn: earlier answers sit where they are laid out (see `AssistantMessageView.hold_top`)."""
+        for answer in self.transcript.query_children(AssistantMessageView):
+            if answer.hold_top is not None:
+                answer.release_hold()
+
+    def _question_before(self, view: AssistantMessageView | None) -> UserMessageView | None:
+        """The question `view` answers (None: the last question), if it is on screen."""
+        children = list(self.transcript.children)
+        end = children.index(view) if view is not None and view in children else len(children)
+        return next((w for w in reversed(children[:end]) if isinstance(w, UserMessageView)), None)
 
     def _finish_from_store(self, view: AssistantMessageView) -> None:
         message = self.engine.store.get_message(view.message_id) if view.message_id else None
@@ -556,9 +578,14 @@ class ChatScreen(PaintSoon, BlankBackground, Screen[None]):
         transcript = self.transcript
         children = list(transcript.children)
         users = [i for i, w in enumerate(children) if isinstance(w, UserMessageView)]
+        # The answer shown in place of another keeps the question where it was.
+        question = next((w.hold_top for w in children if isinstance(w, AssistantMessageView) and w.hold_top), None)
         if users:
             await transcript.remove_children(children[users[-1] + 1:])
-        await transcript.mount_all([message_view(m, self._conversation_model) for m in messages if m.role == Role.ASSISTANT])
+        views = [message_view(m, self._conversation_model) for m in messages if m.role == Role.ASSISTANT]
+        if views and isinstance(views[-1], AssistantMessageView) and question is not None and question.is_attached:
+            views[-1].hold_top = question
+        await transcript.mount_all(views)
         self._relabel()
         self._update_totals()
         self._show_alternatives()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -134,6 +135,10 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
         self.reasoning: ReasoningView | None = None
         self.tools_by_index: dict[int, ToolCallView] = {}
         self.tools_by_id: dict[str, ToolCallView] = {}
+        self.hold_top: Widget | None = None
+        """The question of a new answer (see `_hold`); None once another follows."""
+        self._held = 0
+        """Rows the view is laid out in at least (see `_hold`)."""
 
     @classmethod
     def saved(cls, message: ChatMessage) -> AssistantMessageView:
@@ -165,6 +170,83 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
             yield self._stats_line
         if self.alternatives is not None:
             yield Static(self._alternatives_content(), classes="alternatives")
+
+    # -- where the answer sits --------------------------------------------------------------
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        resize = super()._size_updated(size, virtual_size, container_size, layout)
+        if self.hold_top is not None:
+            self._hold()
+        return resize
+
+    def _hold(self) -> None:
+        """Keep the question at the top of the transcript's view, the answer
+        taking the rows under it down to the view's bottom.
+
+        A new answer is read where it starts, and stays put while it grows: it
+        does not push the conversation up a row with every new line (which
+        also had Textual lay out and repaint the whole screen at every frame).
+        While the answer streams text, its body is laid out in those rows from
+        the start and the text fills them; once something else comes under the
+        text (a tool call, a banner) or the answer ends, the view keeps the
+        height instead and the rows come after it. A question taller than the
+        view, or an answer that outgrew it, holds nothing. Worked out at each
+        layout, from where the layout placed the question and this view; a
+        change has the screen laid out again before it is painted."""
+        question, transcript, body = self.hold_top, self.parent, self.body
+        if question is None or not isinstance(transcript, Widget) or question.parent is not transcript:
+            return
+        top, mine = question.region, self.region
+        if not top or not mine:
+            return
+        rows = transcript.scrollable_content_region.height - (mine.y - (top.y - question.styles.margin.top))
+        if body.streaming and not self._rows_under_body():
+            resized = body.reserve(max(0, rows - (mine.height - body.region.height)))
+            held = 0
+        else:
+            resized = body.reserve(0)
+            held = max(0, rows)
+            if not self._held and held <= mine.height:
+                held = 0  # (taller already: nothing to hold)
+        if resized:
+            self._layout_again(body)
+        if held != self._held:
+            self._held = held
+            self._layout_again(self)
+
+    def _layout_again(self, widget: Widget) -> None:
+        layout_again = getattr(self.screen, "layout_again", None)
+        if layout_again is not None:
+            layout_again(widget)
+        else:
+            widget.refresh(layout=True)
+
+    def _rows_under_body(self) -> bool:
+        children = list(self.children)
+        return any(child is not self._stats_line for child in children[children.index(self.body) + 1 :])
+
+    def _keep_height(self) -> None:
+        """Something comes under the text of an answer laid out in held rows (a
+        tool call, a banner, the stats line's text): the view keeps its height
+        and the text its rows, so the layout that follows only moves what is
+        under the text, and need not be done again."""
+        if self.hold_top is not None and self.body.holding and self.region:
+            self._held = self.region.height
+            self.refresh(layout=True)
+            if self.body.reserve(0):
+                self.body.refresh(layout=True)
+
+    def release_hold(self) -> None:
+        """Another answer or question follows: this one sits where it is laid out."""
+        self.hold_top = None
+        if self.body.reserve(0):
+            self.body.refresh(layout=True)
+        if self._held:
+            self._held = 0
+            self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        height = super().get_content_height(container, viewport, width)
+        return max(height, self._held - self.styles.gutter.height) if self._held else height
 
     # -- label and alternatives --------------------------------------------------------------
     def set_label(self, label: str) -> None:
@@ -224,6 +306,7 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
 
     def _mount_row(self, row: Widget) -> None:
         """Mount a row under the answer (above its stats line)."""
+        self._keep_height()
         if self._stats_line is not None and self._stats_line.parent is self:
             self.mount(row, before=self._stats_line)
         else:
@@ -281,6 +364,7 @@ class AssistantMessageView(BlankBackground, LayoutOnce, Vertical):
     ) -> None:
         """The answer ended: drop the cursor and indicator; banner or stats line."""
         self.streaming = False
+        self._keep_height()
         if self.reasoning is not None:
             self.reasoning.finish()
         self.body.finish()

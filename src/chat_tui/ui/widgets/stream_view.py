@@ -13,11 +13,13 @@ change of height lays the whole screen out again. So:
 * the typing indicator is a line of the answer's own (its first, before any
   text) until text comes and takes its place: no widget is removed and, when
   the first text is a line, no layout is needed for the moment a person waits for;
+* a new answer starts under its question at the top of the view, laid out
+  from the start in the rows down to the view's bottom (`reserve`, see
+  `AssistantMessageView.hold_top`): its text fills them with no layout;
 * an answer taller than the screen, followed by the transcript, is laid out as
   a window on its last lines, which keeps its height while the answer grows
-  (see `_window_rows`; rows laid out ahead of the text instead would show as a
-  gap under the cursor, the anchored transcript keeping its content at the
-  bottom);
+  (see `_window_rows`; rows laid out ahead of the text there would show as a
+  gap under the cursor, the transcript following the answer's bottom);
 * frames are paced by their whole measured cost (rendering, layout and
   compositing), to stay within `PAINT_BUDGET` of one core, and never come more
   often than the frame-rate setting allows (`FRAME_INTERVAL`).
@@ -119,6 +121,9 @@ class MarkdownStreamView(LayoutOnce, Widget):
         self._indicator_timer: Timer | None = None
         self._laid_out = 0
         """The rows the last layout was given (`get_content_height`)."""
+        self._reserve = 0
+        """Rows laid out at least while streaming: the text's, then blank rows
+        the text grows into with no layout (see `AssistantMessageView.hold_top`)."""
         self._window = 0
         """Rows laid out while the answer is a window on its last lines (0: all of it)."""
         self._window_container: WindowedScroll | None = None
@@ -244,6 +249,7 @@ class MarkdownStreamView(LayoutOnce, Widget):
     def finish(self) -> None:
         """The stream ended, however it ended: the cursor goes, the last block is finalized."""
         self.streaming = False
+        self._reserve = 0
         if self._blink_timer is not None:
             self._blink_timer.stop()
             self._blink_timer = None
@@ -321,7 +327,18 @@ class MarkdownStreamView(LayoutOnce, Widget):
 
     def _rows(self) -> int:
         """Rows to lay the answer out in."""
-        return self._window or self._shown_rows()
+        return self._window or max(self._shown_rows(), self._reserve)
+
+    @property
+    def holding(self) -> bool:
+        """Laid out in more rows than its text's, as `reserve` asked."""
+        return self.streaming and not self._window and self._reserve > self._shown_rows()
+
+    def reserve(self, rows: int) -> bool:
+        """Lay the streaming answer out in at least `rows` rows (0: its own);
+        True if that changes the rows its last layout gave it."""
+        self._reserve = rows if self.streaming else 0
+        return self._rows() != self._laid_out
 
     def _relayout(self) -> None:
         """Have the answer laid out again if its rows changed."""
