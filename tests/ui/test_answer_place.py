@@ -224,3 +224,34 @@ async def test_asking_again_and_switching_answers_keep_the_question_at_the_top(
         await pilot.pause()
         assert "the first answer" in app.screen.query_one(AssistantMessageView).body.text
         assert question_top(app) == view_top(app) + 1
+
+
+async def test_continuing_a_saved_answer_holds_its_question_at_the_top(server: SSETestServer, tmp_path: Path) -> None:
+    from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
+    from tests.support.sse_server import Reply, openai_chunk, sse
+
+    server.queue(Reply(chunks=[sse(openai_chunk("The quick brown")), 0.05], drop=True))
+    store = open_store(tmp_path)
+    app = make_app(store, base_url=server.base_url)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await send(pilot, "a sentence")
+        await wait_for(lambda: app.screen._streaming_view is None and app.screen.query(InterruptedBanner))
+    # Reopened later: laid out as a saved conversation (at the bottom of the view) ...
+    reply, gates = gated_reply([" fox", " jumps."], 1)
+    server.queue(reply)
+    app = make_app(store, base_url=server.base_url, conversation_id=store.last_conversation_id())
+    async with app.run_test(size=(80, 30)) as pilot:
+        await wait_for(lambda: app.screen.query(InterruptedBanner))
+        await pilot.pause()
+        assert question_top(app) > view_top(app) + 1
+        # ... and continued: the question goes to the top, the answer streams on under it.
+        await pilot.press("ctrl+g")
+        await show_next(pilot, gates[0], len("The quick brown fox"))
+        assert question_top(app) == view_top(app) + 1
+        gates[1].set()
+        await wait_for(lambda: app.screen._streaming_view is None and not app.screen.query(InterruptedBanner))
+        await pilot.pause()
+        answer = app.screen.query_one(AssistantMessageView)
+        assert answer.body.text == "The quick brown fox jumps."
+        assert question_top(app) == view_top(app) + 1
+        assert answer.query_one(".stats").region.y == answer.body.region.bottom
