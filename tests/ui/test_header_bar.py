@@ -111,3 +111,27 @@ async def test_the_line_is_drawn_again_only_when_what_it_shows_changes() -> None
         bar.set_totals("1 answer")
         await pilot.pause()
         assert len(drawn) == 1 and "1 answer" in "".join(c for c, _ in row(pilot.app, 0))
+
+
+@pytest.mark.parametrize("width", [100, 80, 70, 60, 50, 40])
+async def test_a_narrow_bar_drops_the_title_then_the_totals_then_cuts_the_provider(width: int) -> None:
+    """The DEMO badge always shows whole, and nothing runs into the name (at 80
+    columns the badge was cut off, and a title too long for no room at all ran
+    into the name: Rich cut it to "one cell less than nothing")."""
+    async with OneBar(True).run_test(size=(width, 5)) as pilot:
+        bar = pilot.app.query_one(HeaderBar)
+        bar.set_provider("demo (offline, scripted)")
+        bar.set_title("calculate 12 * (3 + 4)")
+        bar.set_totals("2 answers · 17 → 46 tokens")
+        await pilot.pause()
+        text = line(bar)
+        assert len(text) <= width - 2
+        assert text.endswith(f"  {DEMO_BADGE} ")
+        assert text.startswith("chat-tui ") and text[len("chat-tui ")] != "c"
+        title, totals, provider = "calculate 12 * (3 + 4)", "2 answers · 17 → 46 tokens", "demo (offline, scripted)"
+        if totals in text:
+            assert text.index(totals) < text.index(provider)
+        elif provider not in text:
+            assert title[:3] not in text  # the title went first, then the totals, then the provider was cut
+        if width >= 80:
+            assert provider in text

@@ -76,28 +76,45 @@ class HeaderBar(OneLineBar):
     def render(self) -> Text:
         # Laid out as the row of widgets was: the name, the title taking the
         # room left (cut with an ellipsis), the totals, the provider, the badge.
+        # Narrower than all that, the title goes first, then the totals, then
+        # the provider is cut: the name and the DEMO badge always show.
         style = self.get_component_rich_style
-        right: list[tuple[str, Style | str]] = [
-            (self.totals, style("header-bar--totals")),
-            (" " * self.TOTALS_MARGIN, ""),
-            (self.provider_label, ""),
-        ]
-        if self.demo:
-            right += [(" ", ""), (f" {DEMO_BADGE} ", style("header-bar--demo-badge"))]
-        room = self.size.width - cell_len(APP_NAME) - sum(cell_len(text) for text, _ in right)
+        width = self.size.width
+        badge: list[tuple[str, Style | str]] = (
+            [(" ", ""), (f" {DEMO_BADGE} ", style("header-bar--demo-badge"))] if self.demo else []
+        )
+        fixed = cell_len(APP_NAME) + sum(cell_len(text) for text, _ in badge)
+        provider = self.provider_label
+        totals: list[tuple[str, Style | str]] = []
+        if fixed + cell_len(provider) + self.TOTALS_MARGIN + cell_len(self.totals) <= width:
+            totals = [(self.totals, style("header-bar--totals")), (" " * self.TOTALS_MARGIN, "")]
+        room = width - fixed - cell_len(provider) - sum(cell_len(text) for text, _ in totals)
+        if room < 1 and provider:
+            # (A cell at least between the name and the provider.)
+            keep = cell_len(provider) + room - 1
+            cut = Text(provider, no_wrap=True, end="")
+            cut.truncate(keep, overflow="ellipsis")  # (Rich's ellipsis needs room for a cell before it)
+            provider = cut.plain if keep >= 2 else ""
+            room = width - fixed - cell_len(provider)
         title_width = max(0, room - 2 * self.TITLE_PADDING)
-        title = Text(self.title, no_wrap=True, overflow="crop", end="")
-        title.truncate(title_width, overflow="ellipsis")
-        title.pad_right(title_width - title.cell_len)
+        if title_width >= 4:
+            title = Text(self.title, no_wrap=True, overflow="crop", end="")
+            title.truncate(title_width, overflow="ellipsis")
+            title.pad_right(title_width - title.cell_len)
+            parts: list[tuple[str, Style | str] | str] = [
+                " " * self.TITLE_PADDING, (title.plain, style("header-bar--title")), " " * self.TITLE_PADDING,
+            ]
+        else:
+            parts = [" " * max(0, room)]  # no room for a title worth reading: the rest at the right edge
         line = Text.assemble(
             (APP_NAME, style("header-bar--app-name")),
-            " " * min(max(0, room), self.TITLE_PADDING),
-            (title.plain, style("header-bar--title")),
-            " " * min(max(0, room - self.TITLE_PADDING - title_width), self.TITLE_PADDING),
-            *right,
+            *parts,
+            *totals,
+            (provider, ""),
+            *badge,
             no_wrap=True,
             overflow="crop",
             end="",
         )
-        line.truncate(self.size.width, overflow="crop")
+        line.truncate(width, overflow="crop")
         return line
