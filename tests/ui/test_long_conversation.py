@@ -188,3 +188,27 @@ async def test_asking_the_last_answer_again_also_unmounts_old_messages(tmp_path:
         questions = [v.text for v in screen.query(UserMessageView)]
         assert questions == [f"question {i}" for i in range(20 - len(questions), 20)]
         assert screen.query_one(EarlierMessages).count == 40 - mounted_count(screen)
+
+
+async def test_switching_to_a_long_conversation_in_the_app_opens_at_its_end(tmp_path: Path) -> None:
+    """As from the conversation list, in an app already showing another one (the
+    path `benchmarks/opening.py` takes, which caught a build that opened in the
+    middle of the last answer)."""
+    store = open_store(tmp_path)
+    cid = long_conversation(store, 500)
+    app = make_app(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await screen_ready(pilot)
+        screen = app.screen
+        for _ in range(2):
+            await screen.load_conversation(cid)
+            await pilot.pause()
+            await pilot.pause()
+            transcript = screen.query_one(Transcript)
+            assert transcript.scroll_y == transcript.max_scroll_y > 0
+            last = screen.query(AssistantMessageView).last()
+            assert last.region.bottom <= transcript.region.bottom
+            assert any("End of answer 499." in "".join(s.text for s in strip)
+                       for strip in screen._compositor.render_strips())
+            await screen.action_new_conversation()
+            await pilot.pause()
