@@ -10,12 +10,17 @@ CPU is shown, with the range. Prints a table, then every figure of the performan
 what it asks for (the 5,000 tokens/s runs above; a typical 50 tokens/s answer
 and idle, `steady.py`; opening 1,000 saved messages, `opening.py`; cold start,
 `startup.py`). Nothing here is a test.
+
+The screen's lag and the final paint count from when the server wrote a token
+(its fixed schedule, `Run.sent`), not from when the app read it: time a token
+waits in the connection while the app's reads pause counts too.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import gc
 import os
@@ -28,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +52,32 @@ class Run:
     paints: list[tuple[float, int, float]] = field(default_factory=list)  # (time, chars painted, cpu)
     finished: bool = False
     total_chars: int = 0
+    rate: float = 0.0
+    ends: list[int] = field(default_factory=list)
+    """Where each of the answer's tokens ends (characters from the start)."""
+
+    def sent(self) -> list[float]:
+        """For each arrival, when the server wrote its last token: the server
+        writes token k at k / rate after the first (its schedule), so a token
+        that waited in the connection while the app did not read counts from
+        then; never later than it reached the app."""
+        if not self.ends or not self.rate or not self.arrivals:
+            return [t for t, _, _ in self.arrivals]
+        first_time, first_chars, _ = self.arrivals[0]
+        first = bisect.bisect_left(self.ends, first_chars)
+        return [min(t, first_time + (bisect.bisect_left(self.ends, chars) - first) / self.rate)
+                for t, chars, _ in self.arrivals]
 
     def lag_ms(self) -> list[float]:
-        """For each arrival, how long until a paint showed it."""
+        """For each arrival, how long after the server wrote it until a paint showed it."""
         lags = []
         j = 0
-        for t, chars, _ in self.arrivals:
+        for (_, chars, _), sent in zip(self.arrivals, self.sent()):
             while j < len(self.paints) and self.paints[j][1] < chars:
                 j += 1
             if j == len(self.paints):
                 break
-            lags.append(max(0.0, self.paints[j][0] - t) * 1000)
+            lags.append(max(0.0, self.paints[j][0] - sent) * 1000)
         return lags
 
     def summary(self) -> dict[str, object]:
@@ -66,7 +87,7 @@ class Run:
         lags = self.lag_ms()
         if lags:
             out["lag_p95_ms"] = statistics.quantiles(lags, n=20)[18] if len(lags) >= 20 else max(lags)
-        last_arrival = self.arrivals[-1][0]
+        last_arrival = self.sent()[-1]
         final = next((p for p in self.paints if p[1] >= self.total_chars), None)
         out["final_paint_ms"] = (final[0] - last_arrival) * 1000 if final and self.finished else None
         span = self.paints[-1][0] - self.arrivals[0][0]
@@ -96,6 +117,13 @@ class Run:
         return last / first if first > 0 else None
 
 
+def token_ends(tokens: int) -> list[int]:
+    """Where each token of the generated answer the server streams ends."""
+    from answer import answer_tokens
+
+    return list(accumulate(len(token) for token in answer_tokens(tokens)))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -122,7 +150,7 @@ async def run_app(base_url: str, tokens: int, rate: float, timeout: float,
     from chat_tui.ui.widgets.stream_view import MarkdownStreamView
     from textual.screen import Screen
 
-    run = Run("chat-tui", tokens)
+    run = Run("chat-tui", tokens, rate=rate, ends=token_ends(tokens))
     provider = OpenAICompatProvider(base_url=base_url, model=f"bench-{tokens}-{rate:g}")
     inner = provider.stream
 
@@ -192,7 +220,7 @@ async def run_baseline(base_url: str, tokens: int, rate: float, timeout: float) 
     from textual.containers import VerticalScroll
     from textual.widgets import Markdown
 
-    run = Run("baseline", tokens)
+    run = Run("baseline", tokens, rate=rate, ends=token_ends(tokens))
 
     class TimedMarkdown(Markdown):
         async def append(self, markdown: str):  # type: ignore[override]
