@@ -182,9 +182,9 @@ class ChatScreen(LayoutAgain, PaintSoon, BlankBackground, Screen[None]):
         self._prepared.clear()
         transcript = self.transcript
         await transcript.remove_children()
-        self._earlier = messages[:-count]
-        if self._earlier:
-            await transcript.mount(EarlierMessages(len(self._earlier)))
+        earlier = messages[:-count]
+        if earlier:
+            await transcript.mount(EarlierMessages(len(earlier)))
         self._conversation_model = conversation.model
         await transcript.mount_all([message_view(m, conversation.model) for m in messages[len(messages) - count:]])
         self._show_empty_state(not messages)
@@ -192,6 +192,11 @@ class ChatScreen(LayoutAgain, PaintSoon, BlankBackground, Screen[None]):
         self._show_alternatives(stored)
         transcript.scroll_end(animate=False, immediate=True)
         transcript.anchor()
+        # Only now may scrolling near the top load older pages: while the page
+        # was mounted the view was at 0 (nothing laid out yet), and a change of
+        # its scroll position then loaded an older page and "kept" the view
+        # there, short of the end.
+        self._earlier = earlier
         self.call_after_refresh(self._fill_view)
         self._prefetch_soon(0.25)  # once the conversation is on screen
 
