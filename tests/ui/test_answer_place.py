@@ -180,6 +180,26 @@ async def test_tool_calls_come_right_under_the_text_that_called_them(tmp_path: P
         assert last.region.bottom == app.screen.transcript.scrollable_content_region.bottom
 
 
+async def test_the_scrollbar_is_there_from_the_start_and_blank_until_there_is_something_to_scroll(
+    server: SSETestServer, tmp_path: Path
+) -> None:
+    """It appearing, when the conversation first outgrows the view, laid the screen out twice."""
+    reply, gates = gated_reply(LINES, 8)
+    server.queue(reply)
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        transcript = app.screen.transcript
+        bar = transcript.vertical_scrollbar
+        assert bar.display and bar.region
+        background = transcript.background_colors[1].rich_color
+        assert {next(iter(line)).style.bgcolor for line in bar.render_lines(bar.size.region)} == {background}
+        await send(pilot, "a question")
+        for i, gate in enumerate(gates):
+            await show_next(pilot, gate, len("".join(LINES[: (i + 1) * 8])))
+        assert len({next(iter(line)).style.bgcolor for line in bar.render_lines(bar.size.region)}) == 2  # thumb, track
+
+
 async def test_asking_again_and_switching_answers_keep_the_question_at_the_top(
     server: SSETestServer, tmp_path: Path
 ) -> None:

@@ -18,7 +18,9 @@ the job:
   `_vertical_scrollbar` and `App._start_widget`): it keeps its drawn lines
   while its thumb stays put, and drops a repaint request (`_repaint_required`,
   read in `Widget._check_refresh`) when the screen already shows the bar as it
-  would be drawn (see the class).
+  would be drawn (see the class). In a container that always shows its bar
+  (the transcript) the bar draws the blank gutter while there is nothing to
+  scroll, where Textual draws the whole track (`ScrollBar._render_bar`).
 * `LayoutAgain`: a widget whose size depends on where a layout placed others
   (an answer holding its question at the top of the view) can only know it
   after the layout; Textual would paint that layout, then lay out again at the
@@ -374,11 +376,18 @@ class CachedScrollBar(ScrollBar):
 
     def _render_bar(self, scrollbar_style: Style) -> Any:
         renderer = super()._render_bar(scrollbar_style)
+        if not isinstance(renderer, ScrollBarRender):
+            return renderer
         hidden = getattr(self.parent, "hidden_rows", 0)
-        if hidden and isinstance(renderer, ScrollBarRender):
+        if hidden:
             # Rows of a windowed answer not laid out (see `WindowedScroll`).
             renderer.virtual_size += hidden
             renderer.position += hidden
+        elif not renderer.window_size and isinstance(self.parent, Widget) and self.parent.styles.overflow_y == "scroll":
+            # Nothing to scroll (Textual draws the whole track then), in a
+            # container that always shows its bar: drawn as its blank gutter.
+            _, background = self.parent.background_colors
+            renderer.style = Style.from_color(background.rich_color, background.rich_color)
         return renderer
 
     def _check_refresh(self) -> None:

@@ -14,8 +14,12 @@ class Transcript(BlankBackground, CachedVerticalScrollBar, WindowedScroll, Layou
         height: 1fr;
         padding: 0 1;
         /* The scrollbar's room is always kept, so the text width does not
-           change when the scrollbar appears (that would re-render everything). */
+           change when the scrollbar appears (that would re-render everything),
+           and the bar is always there, drawn blank while there is nothing to
+           scroll: its appearing, when an answer first outgrows the view, laid
+           the screen out twice. */
         scrollbar-gutter: stable;
+        overflow-y: scroll;
     }
     """
 
