@@ -122,7 +122,7 @@ class PaintSoon:
 class LayoutAgain:
     """Mixin for a screen: a widget that learns from a layout that it needs
     another size (its size depends on where other widgets were placed, see
-    `AssistantMessageView.hold_top`) calls `layout_again()` from its
+    `AssistantMessageView.hold_top`) calls `layout_again(widget)` from its
     `_size_updated`; the screen then lays itself out once more before it
     paints, so the screen never shows the first arrangement for a frame."""
 
