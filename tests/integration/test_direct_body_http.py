@@ -109,6 +109,60 @@ async def test_a_body_that_arrived_at_once_is_read_in_a_few_pieces() -> None:
     assert len(direct) <= 3  # here: what the connection had, in one go
 
 
+async def test_a_plain_connection_is_read_straight_from_its_socket() -> None:
+    """On plain TCP (a local server) the reads skip httpcore and anyio and take
+    what arrived from the socket itself, piece after piece as it comes."""
+    body = chunked(EVENTS)
+    wire = [head("transfer-encoding: chunked") + body[:1000], 0.05, body[1000:3000], 0.05, body[3000:]]
+    async with raw_server((wire, False)) as server, httpx.AsyncClient() as client:
+        url = f"http://127.0.0.1:{server.port}/v1/chat/completions"
+        async with client.stream("POST", url, json={}) as response:
+            reader = direct_body(response, 5.0)
+            assert reader is not None and reader.socket_read is not None
+            pieces = []
+            async for piece in reader:
+                pieces.append(piece)
+                await asyncio.sleep(0.08)  # as `PacedReads` pauses: what comes meanwhile waits in the socket
+            assert reader.socket_read.direct >= 2
+    assert b"".join(pieces) == b"".join(EVENTS)
+
+
+async def test_what_anyio_had_taken_from_the_connection_comes_before_what_the_socket_holds() -> None:
+    """Bytes the connection's transport read before the body was taken over
+    (anyio keeps them in its queue) are handed over first, then the socket's."""
+    body = chunked(EVENTS)
+    wire = [head("transfer-encoding: chunked"), 0.05, body[:2000], 0.1, body[2000:]]
+    async with raw_server((wire, False)) as server, httpx.AsyncClient() as client:
+        url = f"http://127.0.0.1:{server.port}/v1/chat/completions"
+        async with client.stream("POST", url, json={}) as response:
+            reader = direct_body(response, 5.0)
+            assert reader is not None
+            # (anyio's internals, as the reader itself knows them)
+            stream = response.extensions["network_stream"]._stream
+            stream._transport.resume_reading()
+            for _ in range(100):
+                if stream._protocol.read_queue:
+                    break
+                await asyncio.sleep(0.01)
+            stream._transport.pause_reading()
+            assert stream._protocol.read_queue  # the body's start, taken by the transport
+            await asyncio.sleep(0.2)  # the rest waits in the socket meanwhile
+            pieces = [piece async for piece in reader]
+    assert b"".join(pieces) == b"".join(EVENTS)
+
+
+async def test_a_stalled_plain_connection_keeps_the_text_and_says_it_stalled() -> None:
+    wire = [head("transfer-encoding: chunked") + chunked(EVENTS[:10], end=b""), 1.0, chunked(EVENTS[10:])]
+    async with raw_server((wire, True)) as server:
+        provider = OpenAICompatProvider(base_url=f"http://127.0.0.1:{server.port}/v1", model="m", stall_timeout=0.2)
+        try:
+            got = await stream_once(server.port, provider)
+        finally:
+            await provider.aclose()
+    assert got.text == "".join(WORDS[:10])
+    assert got.error is not None and got.error.kind is ErrorKind.STALL
+
+
 async def test_chunk_extensions_upper_case_sizes_and_trailers() -> None:
     pieces = [b"%X;ext=\"1;2\"\r\n%s\r\n" % (len(e), e) for e in EVENTS]
     wire = head("transfer-encoding: chunked") + b"".join(pieces) + b"0\r\nx-checksum: abc\r\n\r\n"
@@ -223,6 +277,7 @@ async def test_over_tls_the_body_is_read_from_the_connection_and_the_connection_
     def spy(response, read_timeout):  # type: ignore[no-untyped-def]
         body = original(response, read_timeout)
         direct_reads.append(body is not None)
+        assert body is None or body.socket_read is None  # TLS: the decrypted stream is read, not the socket
         return body
 
     monkeypatch.setattr(direct_module, "direct_body", spy)

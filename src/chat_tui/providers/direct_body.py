@@ -12,6 +12,17 @@ of a streamed answer is read here instead: whatever the connection has is read
 at once (up to 64 KiB), de-chunked in one pass, and handed over as one piece,
 however many HTTP chunks it held.
 
+On a plain TCP connection (a local server: Ollama, vLLM, llama.cpp, the
+fastest streams there are) even httpcore's read of the connection is skipped:
+anyio, under httpcore, leaves the connection's asyncio transport paused between
+reads, and each of its reads resumes it, waits a turn of the event loop for the
+data and pauses it again, inside a timeout scope and two wrappers: about 10 µs
+of CPU per token at 5,000 tokens/s. While the transport is paused nothing else
+reads the socket, so this reader takes what has arrived straight from it
+(`_SocketRead`), and waits through anyio's transport only when nothing has:
+the same bytes in the same order, for half the CPU. Anything it does not
+recognise (TLS, another event loop, another anyio) is read as before.
+
 Once the answer's end marker has come, `DirectBody.drain` reads the body's
 end (just behind it) and brings h11, which saw only the start of the body, to
 the end of the message too: httpx then keeps the connection for the next
@@ -24,8 +35,10 @@ know), `direct_body` returns None and the body is read through httpx as usual.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -281,11 +294,84 @@ def direct_body(response: httpx.Response, read_timeout: float | None) -> DirectB
     return DirectBody(network, connection, decoder, read_timeout)
 
 
+class _SocketRead:
+    """Reads of a plain TCP connection under anyio's asyncio stream, straight
+    from its socket while its transport is paused (see the module's docstring)."""
+
+    def __init__(self, transport: Any, protocol: Any, sock: socket.socket) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self._sock = sock
+        self.direct = 0
+        """Reads that took their bytes straight from the socket (for tests)."""
+
+    @classmethod
+    def of(cls, network: Any) -> _SocketRead | None:
+        """For httpcore's `network_stream`, if it is anyio's stream over a
+        plain socket on a selector event loop (where this was written for)."""
+        stream = getattr(network, "_stream", None)
+        transport = getattr(stream, "_transport", None)
+        protocol = getattr(stream, "_protocol", None)
+        sock = getattr(transport, "_sock", None)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if (
+            not isinstance(loop, asyncio.SelectorEventLoop)
+            or type(sock) is not socket.socket
+            or not callable(getattr(transport, "is_reading", None))
+            or not callable(getattr(transport, "resume_reading", None))
+            or not isinstance(getattr(protocol, "read_event", None), asyncio.Event)
+            or not hasattr(protocol, "read_queue")
+            or not hasattr(protocol, "is_at_eof")
+            or transport.is_reading()
+        ):
+            return None
+        return cls(transport, protocol, sock)
+
+    async def read(self, size: int, timeout: float | None) -> bytes:
+        """What has arrived (b"" at the connection's end), waiting at most `timeout` for it."""
+        transport, protocol = self._transport, self._protocol
+        queue = protocol.read_queue
+        if not queue and not protocol.is_at_eof and protocol.exception is None and not transport.is_closing():
+            if not transport.is_reading():  # (then the transport's reads cannot come between)
+                try:
+                    data = self._sock.recv(size)
+                except (BlockingIOError, InterruptedError):
+                    pass  # nothing yet: wait for it as anyio would
+                except OSError as exc:
+                    raise httpx.ReadError(str(exc) or "connection lost") from None
+                else:
+                    if data:
+                        self.direct += 1
+                        return data
+                    # The peer closed: the transport's read below finds that too.
+            if not protocol.read_event.is_set():
+                transport.resume_reading()
+                try:
+                    async with asyncio.timeout(timeout):
+                        await protocol.read_event.wait()
+                except TimeoutError:
+                    raise httpx.ReadTimeout("read timed out") from None
+                finally:
+                    transport.pause_reading()
+        if not queue:
+            if protocol.exception is not None:
+                raise httpx.ReadError(str(protocol.exception) or "connection lost")
+            return b""
+        data = queue.popleft() if len(queue) == 1 else b"".join(queue)
+        queue.clear()
+        protocol.read_event.clear()
+        return data
+
+
 class DirectBody:
     """Iterate the body's pieces; then `drain` it, so that httpx can reuse the connection."""
 
     def __init__(self, network: Any, connection: Any, decoder: Decoder, read_timeout: float | None) -> None:
         self._network = network
+        self.socket_read = _SocketRead.of(network)
         self._connection = connection
         self._decoder = decoder
         self._read_timeout = read_timeout
@@ -317,6 +403,10 @@ class DirectBody:
     async def _read(self, timeout: float | None) -> bytes:
         import httpcore
 
+        if self.socket_read is not None:
+            data = await self.socket_read.read(READ_SIZE, timeout)
+            self._closed = not data
+            return data
         try:
             data = await self._network.read(READ_SIZE, timeout=timeout)
         except httpcore.TimeoutException as exc:
