@@ -9,7 +9,8 @@ answers per process (their median kept), `--rounds` times (the order swapped
 every round); each round's difference is between runs seconds apart. Prints
 each checkout's median and range, the median of the paired differences, and in
 how many rounds this checkout used less CPU. Both run against the same loopback
-server (this checkout's), streaming at 5,000 tokens/s as `run.py` does.
+server and are measured by the same harness (this checkout's `run.py`: only the
+apps differ), streaming at 5,000 tokens/s.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ HERE = Path(__file__).resolve().parent
 
 
 def one_process(checkout: Path, port: int, tokens: int, answers: int) -> float:
-    """The median CPU per 1,000 tokens of `answers` answers streamed into `checkout`'s app."""
+    """The median CPU per 1,000 tokens of `answers` answers streamed into `checkout`'s
+    app, measured by this checkout's `run.py` (the same harness for both)."""
     env = dict(os.environ, PYTHONPATH=str(checkout / "src"))
     code = (
         "import asyncio, statistics, sys\n"
-        f"sys.path.insert(0, {str(checkout / 'benchmarks')!r}); sys.path.insert(0, {str(checkout / 'src')!r})\n"
+        f"sys.path.insert(0, {str(HERE)!r}); sys.path.insert(0, {str(checkout / 'src')!r})\n"
         "import run\n"
         "async def main():\n"
         "    out = []\n"

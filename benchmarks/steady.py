@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from run import free_port, start_server  # noqa: E402
+from run import free_port, send_enter, start_server  # noqa: E402
 
 
 async def main_async(tokens: int, rate: float, idle: float, frame_rate: float | None = None) -> tuple[float, float]:
@@ -49,10 +49,9 @@ async def main_async(tokens: int, rate: float, idle: float, frame_rate: float | 
                 screen = app.screen
                 screen.prompt.load_text("benchmark")
                 cpu0, wall0 = time.process_time(), time.monotonic()
-                await pilot.press("enter")
-                # The attribute first: a DOM query at every poll would count in the app's CPU.
-                while not (screen._streaming_view is None and screen.query(AssistantMessageView)):
-                    await asyncio.sleep(0.05)
+                turn = await send_enter(app)  # (not `pilot.press`: see `send_enter`)
+                await turn.wait()
+                assert screen._streaming_view is None and screen.query(AssistantMessageView)
                 cpu1, wall1 = time.process_time(), time.monotonic()
                 await asyncio.sleep(idle)
                 cpu2, wall2 = time.process_time(), time.monotonic()
