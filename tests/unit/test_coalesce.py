@@ -108,3 +108,39 @@ async def test_a_stream_read_in_big_batches_is_fast() -> None:
     gaps = [b - a for (a, _), (b, _) in zip(out[1:], out[2:], strict=False)]
     assert gaps and max(gaps) < 0.06, gaps
     assert [x for _, batch in out for x in batch] == list(range(600))
+
+
+async def test_an_early_batch_goes_with_the_next_one_not_at_a_wake_up_of_its_own() -> None:
+    """A slow stream's batch that comes inside the window waits for the next
+    batch after the window (whose arrival wakes the app anyway): every
+    hand-over happens as a batch arrives, none at a timer between two."""
+    arrivals: list[float] = []
+    start = time.monotonic()
+
+    async def source() -> AsyncIterator[list[int]]:
+        for item in range(10):
+            arrivals.append(time.monotonic() - start)
+            yield [item]
+            await asyncio.sleep(0.03)
+
+    out = []
+    async for batch in coalesced(source(), interval=0.045, fast_interval=0.045):
+        out.append((time.monotonic() - start, batch))
+    assert [x for _, batch in out for x in batch] == list(range(10))
+    for handed, batch in out[:-1]:  # (the last goes when the stream ends)
+        since = min(handed - a for a in arrivals if a <= handed + 0.001)
+        assert since < 0.008, (handed, arrivals)  # at an arrival, not ~15 ms after one
+    assert any(len(batch) > 1 for _, batch in out)  # merged
+
+
+async def test_an_early_batch_is_not_held_long_when_nothing_follows() -> None:
+    async def source() -> AsyncIterator[list[int]]:
+        yield [0]
+        await asyncio.sleep(0.01)
+        yield [1]
+        await asyncio.sleep(0.5)
+        yield [2]
+
+    out = await collect(coalesced(source(), interval=0.05, fast_interval=0.05))
+    assert [batch for _, batch in out] == [[0], [1], [2]]
+    assert out[1][0] < 0.2, out  # about a window after its own, not with the batch 0.5 s later
