@@ -1,8 +1,10 @@
 """Reading a fast stream: CPU per token of an SSE body streamed at 5,000
 tokens/s (one HTTP chunk each, as providers send them) from a loopback server
-(its own process), read three ways, one after the other: through httpx as it
+(its own process), read four ways, one after the other: through httpx as it
 comes, through httpx with `PacedReads`, and the provider's way (`direct_body`
-then `PacedReads`: de-chunked straight from the connection).
+then `PacedReads`: de-chunked straight from the connection), each read of the
+connection through httpcore and anyio or (the provider's way on plain TCP)
+straight from its socket.
 
 usage: python benchmarks/reading.py [--tokens 8000] [--rate 5000] [--repeat 2]
 """
@@ -22,7 +24,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from run import free_port, start_server  # noqa: E402
 
-MODES = ("httpx as it comes", "httpx paced", "direct paced")
+MODES = ("httpx as it comes", "httpx paced", "direct paced, through httpcore", "direct paced")
 
 
 async def read_once(url: str, tokens: int, rate: float, mode: str) -> tuple[float, int, int, int]:
@@ -38,11 +40,14 @@ async def read_once(url: str, tokens: int, rate: float, mode: str) -> tuple[floa
         cpu = time.process_time()
         async with client.stream("POST", url, json=body) as response:
             chunks = response.aiter_bytes()
-            if mode == "direct paced":
+            if mode.startswith("direct paced"):
                 direct = direct_body(response, 30.0)
                 assert direct is not None, "the body cannot be read directly"
+                if mode != "direct paced":
+                    direct.socket_read = None  # each read through httpcore's and anyio's
                 chunks = direct
-            reads = PacedReads(chunks, drains=mode == "direct paced") if mode != "httpx as it comes" else chunks
+            drains = mode.startswith("direct paced")
+            reads = PacedReads(chunks, drains=drains) if mode != "httpx as it comes" else chunks
             async for chunk in reads:
                 pieces += 1
                 events += chunk.count(b"\n\n")
@@ -67,7 +72,7 @@ async def main_async(tokens: int, rate: float, repeat: int) -> None:
         plain = medians[MODES[0]]
         print(f"\n{tokens} tokens at {rate:g}/s, whole-process CPU per token (median of {repeat}):")
         for mode, value in medians.items():
-            print(f"  {mode:18} {value:5.0f} µs ({plain / value:.1f}x less than as it comes)")
+            print(f"  {mode:30} {value:5.0f} µs ({plain / value:.1f}x less than as it comes)")
     finally:
         server.kill()
 
