@@ -308,7 +308,7 @@ class _SocketRead:
     @classmethod
     def of(cls, network: Any) -> _SocketRead | None:
         """For httpcore's `network_stream`, if it is anyio's stream over a
-        plain socket on a selector event loop (where this was written for)."""
+        plain socket on a selector event loop (what this was written for)."""
         stream = getattr(network, "_stream", None)
         transport = getattr(stream, "_transport", None)
         protocol = getattr(stream, "_protocol", None)
