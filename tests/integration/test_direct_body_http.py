@@ -163,6 +163,38 @@ async def test_a_stalled_plain_connection_keeps_the_text_and_says_it_stalled() -
     assert got.error is not None and got.error.kind is ErrorKind.STALL
 
 
+async def test_a_read_cancelled_while_it_waits_on_the_socket_leaves_the_next_request_whole() -> None:
+    """Esc while the body's reader waits for more (the transport resumed for the
+    wait): the connection is given up, and the provider's next request, on a new
+    one, reads its answer whole."""
+    slow = [head("transfer-encoding: chunked") + chunked(EVENTS[:10], end=b""), 2.0, chunked(EVENTS[10:])]
+    whole = head("transfer-encoding: chunked") + chunked(EVENTS)
+    async with raw_server((slow, True), (whole, False)) as server:
+        provider = OpenAICompatProvider(base_url=f"http://127.0.0.1:{server.port}/v1", model="m", stall_timeout=5)
+        try:
+            got: list[str] = []
+            some = asyncio.Event()
+
+            async def read() -> None:
+                async for batch in provider.stream(REQUEST):
+                    got.extend(getattr(event, "text", "") for event in batch)
+                    if "".join(got):
+                        some.set()
+
+            task = asyncio.create_task(read())
+            await asyncio.wait_for(some.wait(), 5)
+            await asyncio.sleep(0.05)  # the reader now waits for the rest
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert "".join(got) == "".join(WORDS[:10])
+            again = await stream_once(server.port, provider)
+        finally:
+            await provider.aclose()
+    assert (again.error, again.text) == (None, "".join(WORDS))
+    assert server.connections == 2
+
+
 async def test_chunk_extensions_upper_case_sizes_and_trailers() -> None:
     pieces = [b"%X;ext=\"1;2\"\r\n%s\r\n" % (len(e), e) for e in EVENTS]
     wire = head("transfer-encoding: chunked") + b"".join(pieces) + b"0\r\nx-checksum: abc\r\n\r\n"
