@@ -14,8 +14,8 @@ waits for the next batch that comes after the window, and goes with that one;
 only if none comes within another window does it go on its own. A timer of its
 own, at the window's end, would wake the app up just for it: at a typical 50
 tokens/s a token comes every 20 ms and the window is 33 ms, so nearly every
-hand-over was such a wake-up (25 a second), and each costs ~150-250 µs of CPU
-on a small machine, whatever it does. A fast stream's early batch still goes at
+hand-over was such a wake-up (25 a second), and a wake-up of a mostly idle
+process costs ~150-250 µs of CPU on a small machine, whatever it does. A fast stream's early batch still goes at
 its (short) window's end: held for the next read instead, the text moved later
 by a read's pause, and a 500-token answer at 5,000 tokens/s measured 5-14 %
 more CPU that way (its frames fell differently against its layouts).
