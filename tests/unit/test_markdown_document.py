@@ -154,9 +154,9 @@ def test_finished_blocks_are_not_rendered_again(console: Console, monkeypatch: p
     rendered: list[str] = []
     original = MarkdownDocument._render_text
 
-    def spy(self, console, options, text):  # type: ignore[no-untyped-def]
+    def spy(self, console, options, text, *args):  # type: ignore[no-untyped-def]
         rendered.append(text)
-        return original(self, console, options, text)
+        return original(self, console, options, text, *args)
 
     monkeypatch.setattr(MarkdownDocument, "_render_text", spy)
     for i in range(200):
@@ -344,3 +344,53 @@ def test_code_blocks_of_every_shape_end_as_rich_draws_them(console: Console, fin
     rich = console.render_lines(Markdown(text, code_theme="monokai", hyperlinks=False),
                                 console.options.update(width=50), pad=False, new_lines=False)
     assert cells(lines(document)) == cells(rich)
+
+
+TRICKY_MARKDOWN = [
+    "- a\n- b\n\n  still b\n- c\n\nafter the list",
+    "- tight\n- list\n\nparagraph\n\n1. one\n2. two\n\n\n3. three loose",
+    "> quote\nlazy continuation\n\n> another\n>\n> - list in quote\n\ntext",
+    "para\n# heading right after\npara\n---\nsetext above\n===\n\n***\n\n    indented code\n\n",
+    "| a | b |\n|---|---|\n| 1 | 2 |\nrow without pipes\n\nafter *the* table",
+    "<div>\nhtml block\n</div>\n\n<!-- comment -->\ntext with <b>inline html</b> and \\*escapes\\* &amp; entities",
+    "~~~python\nx = 1\n~~~\n```\nno closing fence",
+    "text with [link](http://a.b \"title\") and ![image *alt*](x.png) and <http://auto.link>\n\nhard  \nbreak",
+    "1) paren list\n2) more\n\n* star\n+ plus\n\n10. ten\n11. eleven",
+]
+
+
+@pytest.mark.parametrize(
+    "text", [generated(seed, blocks=40) for seed in range(4)] + TRICKY_MARKDOWN + [LONG, TABLE, CODE]
+)
+def test_a_blocks_tokens_from_the_whole_texts_parse_are_its_own(text: str) -> None:
+    """A finished block's structure comes from the parse of the text it was in
+    (only its inline content is parsed again): the tokens are the ones Rich's
+    parser makes of the block alone, but for line numbers."""
+    from chat_tui.ui.markdown_document import _RICH_PARSER, _line_offsets, _parse_blocks, parse_inline
+
+    def shape(tokens):  # type: ignore[no-untyped-def]
+        return [(t.type, t.tag, t.nesting, t.level, t.content, t.markup, t.info, t.meta, t.block, t.hidden,
+                 dict(t.attrs), shape(t.children) if t.children is not None else None) for t in tokens]
+
+    tokens, references, blocks = _parse_blocks(text)
+    assert not references and len(blocks) > 1
+    offsets = _line_offsets(text)
+    for index, (first, line, _kind) in enumerate(blocks):
+        last = blocks[index + 1][0] if index + 1 < len(blocks) else len(tokens)
+        end = offsets[blocks[index + 1][1]] if index + 1 < len(blocks) else len(text)
+        block = text[offsets[line] if index else 0 : end]
+        assert shape(parse_inline(block, tokens[first:last])) == shape(_RICH_PARSER.parse(block))
+
+
+def test_a_link_reference_is_resolved_as_when_each_block_is_parsed_alone(console: Console) -> None:
+    """A reference definition makes no tokens of its own: it belongs to the span of
+    the block before it, which is parsed anew with it (the tail's block tokens,
+    parsed without it, would leave the link unresolved)."""
+    first = "See [the docs][d] here.\n\n[d]: http://example.com\n\n"
+    document = MarkdownDocument()
+    document.append(first + "More text.\n")
+    document.render(console, WIDTH, final=True)
+    expected = console.render_lines(ChatMarkdown(first, hyperlinks=False), console.options.update(width=WIDTH),
+                                    pad=False, new_lines=False)
+    assert "http://example.com" in "".join(s.text for s in expected[0])
+    assert [document.line(y) for y in range(len(expected))] == expected

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown
@@ -77,16 +78,37 @@ def warm_up(console: Console) -> None:
 _RICH_PARSER = MarkdownIt().enable("strikethrough").enable("table")
 
 
+# The core rules Rich's parser runs after the block structure is known (inline
+# parsing, then joining text): what a block's tokens from `_PARSER` still need.
+_AFTER_BLOCKS = _RICH_PARSER.core.ruler.getRules("")[_RICH_PARSER.core.ruler.get_active_rules().index("block") + 1 :]
+
+
+def parse_inline(markup: str, block_tokens: list[Token]) -> list[Token]:
+    """The tokens Rich's parser makes of `markup`, from the block tokens `_PARSER`
+    made of it (maybe as part of a longer text: a top-level block's tokens are
+    the same either way, but for their line numbers, which rendering does not
+    use; a test compares them). Link reference definitions elsewhere in the
+    longer text are not seen (the caller parses such a text anew)."""
+    state = StateCore(markup, _RICH_PARSER, {})
+    state.tokens = block_tokens
+    for rule in _AFTER_BLOCKS:
+        rule(state)
+    return state.tokens
+
+
 class ChatMarkdown(Markdown):
     """Rich's Markdown, with code blocks and tables drawn by faster paths
     (the same cells; tests compare them with Rich's) and one shared parser."""
 
     elements = {**Markdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock, "table_open": FastTableElement}
 
-    def __init__(self, markup: str, code_theme: str = "monokai", hyperlinks: bool = True) -> None:
+    def __init__(
+        self, markup: str, code_theme: str = "monokai", hyperlinks: bool = True, *, parsed: list[Token] | None = None
+    ) -> None:
+        """`parsed`: `markup`'s tokens, when they are known already (`parse_inline`)."""
         # What `Markdown.__init__` sets (a test checks they stay the same), with the shared parser.
         self.markup = markup
-        self.parsed = _RICH_PARSER.parse(markup)
+        self.parsed = _RICH_PARSER.parse(markup) if parsed is None else parsed
         self.code_theme = code_theme
         self.justify = None
         self.style = "none"
@@ -143,6 +165,16 @@ def _top_level_blocks(text: str) -> list[tuple[int, str]]:
 def _top_level_tokens(text: str) -> list[tuple[int, str, Token]]:
     """(start line, token type, token) of each top-level block of `text`."""
     return [(start, kind, token) for start, kind, token in _top_level_with_tokens(_PARSER.parse(text))]
+
+
+def _parse_blocks(text: str) -> tuple[list[Token], bool, list[tuple[int, int, str]]]:
+    """`text`'s block tokens, whether it defines link references, and (index of
+    its first token, start line, token type) of each top-level block."""
+    env: dict = {}
+    tokens = _PARSER.parse(text, env)
+    blocks = [(index, token.map[0], token.type) for index, token in enumerate(tokens)
+              if token.level == 0 and token.nesting in (0, 1) and token.map is not None]
+    return tokens, bool(env.get("references")), blocks
 
 
 def _top_level_of(parsed: list[Token]) -> list[tuple[int, str]]:
@@ -275,23 +307,29 @@ class MarkdownDocument:
         return not self._tail.strip()
 
     def _render_block(
-        self, console: Console, options: ConsoleOptions, text: str, code: tuple[str, str] | None
+        self, console: Console, options: ConsoleOptions, text: str, code: tuple[str, str] | None,
+        block_tokens: list[Token] | None = None,
     ) -> list[Line]:
         """The lines of one top-level block; a code block's straight from the
         highlighter (what Rich's Markdown would do around it, parsing the block
-        again and walking its tokens, cost a third as much again)."""
+        again and walking its tokens, cost a third as much again). `block_tokens`:
+        the block's tokens from `_PARSER`, if known (its block structure is not
+        parsed again)."""
         if code is not None and not is_huge(text):
             lexer_name, source = code
             lines = code_lines(source.rstrip(), lexer_name, self._code_theme, options.max_width)
             if lines is not None:
                 return lines
-        return self._render_text(console, options, text)
+        return self._render_text(console, options, text, block_tokens)
 
-    def _render_text(self, console: Console, options: ConsoleOptions, text: str) -> list[Line]:
+    def _render_text(
+        self, console: Console, options: ConsoleOptions, text: str, block_tokens: list[Token] | None = None
+    ) -> list[Line]:
         self._parsed = None
         if is_huge(text):
             return plain_lines(text, options.max_width)
-        markdown = ChatMarkdown(text, code_theme=self._code_theme, hyperlinks=self._hyperlinks)
+        parsed = None if block_tokens is None else parse_inline(text, block_tokens)
+        markdown = ChatMarkdown(text, code_theme=self._code_theme, hyperlinks=self._hyperlinks, parsed=parsed)
         self._parsed = markdown.parsed
         return console.render_lines(markdown, options, pad=False, new_lines=False)
 
@@ -304,7 +342,7 @@ class MarkdownDocument:
                 return  # one line (a paragraph so far, say) is one block at most: nothing is finished
             if _open_fence(tail) is not None:
                 return  # an unclosed code block at the start: the whole tail is that one block
-        blocks = _top_level_tokens(tail)
+        tokens, references, blocks = _parse_blocks(tail)
         keep = len(blocks) if final else len(blocks) - 1
         if limit is not None:
             keep = min(keep, limit)
@@ -312,19 +350,23 @@ class MarkdownDocument:
             return
         offsets = _line_offsets(tail)
         for index in range(keep):
-            start_line = blocks[index][0]
-            end = len(tail) if index + 1 >= len(blocks) else offsets[blocks[index + 1][0]]
+            first, start_line, kind = blocks[index]
+            last = len(tokens) if index + 1 >= len(blocks) else blocks[index + 1][0]
+            end = len(tail) if index + 1 >= len(blocks) else offsets[blocks[index + 1][1]]
             start = offsets[start_line] if index else 0
             text = tail[start:end]
-            kind = blocks[index][1]
-            code = _code_of(blocks[index][2])
-            chunk = _Chunk(text, kind, kind, self._render_block(console, options, text, code), code)
+            code = _code_of(tokens[first])
+            # The block's structure is known from this parse: only its inline
+            # content is parsed again (unless a link reference defined elsewhere
+            # in the tail could change it).
+            block_tokens = None if references else tokens[first:last]
+            chunk = _Chunk(text, kind, kind, self._render_block(console, options, text, code, block_tokens), code)
             if self._chunks and self._chunks[-1].needs_gap_after(kind):
                 self._lines.append([])
             self._chunks.append(chunk)
             self._finished_chars += len(text)
             self._lines.extend(chunk.lines)
-        self._tail = "" if keep == len(blocks) else tail[offsets[blocks[keep][0]]:]
+        self._tail = "" if keep == len(blocks) else tail[offsets[blocks[keep][1]]:]
 
     def _render_tail(self, console: Console, options: ConsoleOptions, *, cursor: bool) -> None:
         self.cursor_at = None
