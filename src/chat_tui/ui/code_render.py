@@ -71,6 +71,8 @@ def code_lines(code: str, lexer_name: str, theme_name: str, width: int, *, paddi
     cell of padding around it), or None when Rich must draw it (tabs, long lines)."""
     if "\t" in code:
         return None
+    # Printable ASCII (the usual code): a character a cell, counted without a call per token.
+    narrow = code.isascii() and code.replace("\n", "").isprintable()
     inner = width - 2
     styles = _styles(theme_name)
     base = styles.base
@@ -86,7 +88,7 @@ def code_lines(code: str, lexer_name: str, theme_name: str, width: int, *, paddi
         if "\n" not in value:  # most tokens: a piece of one line
             if value:
                 line.append(Segment(value, style))
-                used += _cells(value)
+                used += len(value) if narrow else _cells(value)
             continue
         first = True
         for part in value.split("\n"):
@@ -99,7 +101,7 @@ def code_lines(code: str, lexer_name: str, theme_name: str, width: int, *, paddi
             first = False
             if part:
                 line.append(Segment(part, style))
-                used += _cells(part)
+                used += len(part) if narrow else _cells(part)
     widths[-1] = used
     if not lines[-1] and not code.endswith("\n"):
         lines.pop()  # the newline the lexer adds at the end
