@@ -221,6 +221,8 @@ class MarkdownDocument:
         self._hyperlinks = hyperlinks
         self._fence: _OpenFence | None = None
         self._pads: dict[tuple[str, int], tuple[Line, Line]] = {}
+        self._tail_types: list[str] | None = None
+        """The top-level block types of the tail, if the last `_finish_blocks` parsed it."""
         self._parsed: list[Token] | None = None
         """The tokens of the text `_render_text` rendered last (None if it was not parsed)."""
         self.cursor_at: tuple[int, int] | None = None
@@ -333,8 +335,11 @@ class MarkdownDocument:
         self._parsed = markdown.parsed
         return console.render_lines(markdown, options, pad=False, new_lines=False)
 
-    def _finish_blocks(self, console: Console, options: ConsoleOptions, *, final: bool, limit: int | None = None) -> None:
+    def _finish_blocks(
+        self, console: Console, options: ConsoleOptions, *, final: bool, limit: int | None = None
+    ) -> None:
         tail = self._tail
+        self._tail_types = None
         if not tail.strip():
             return
         if not final and limit is None:
@@ -346,6 +351,8 @@ class MarkdownDocument:
         keep = len(blocks) if final else len(blocks) - 1
         if limit is not None:
             keep = min(keep, limit)
+        # The top-level blocks of what stays in the tail, as this parse found them.
+        self._tail_types = [kind for _, _, kind in blocks[max(0, keep) :]]
         if keep <= 0:
             return
         offsets = _line_offsets(tail)
@@ -383,7 +390,7 @@ class MarkdownDocument:
         parsed = None
         if lines is None:
             self._fence = None
-            shown = _hold_back_table_start(tail)
+            shown = _hold_back_table_start(tail, self._tail_types)
             lines = self._render_text(console, options, shown + CURSOR if cursor else shown) if shown.strip() else (
                 [[Segment(CURSOR)]] if cursor else [])
             if shown is tail and shown.strip():
@@ -464,7 +471,7 @@ def _open_fence(tail: str) -> re.Match[str] | None:
     return match
 
 
-def _hold_back_table_start(tail: str) -> str:
+def _hold_back_table_start(tail: str, types: list[str] | None = None) -> str:
     """`tail` without trailing lines that look like the start of a table not yet
     recognised as one (its header row before the delimiter row arrived): shown
     as text they would flash "| a | b |" until the table forms."""
@@ -472,7 +479,7 @@ def _hold_back_table_start(tail: str) -> str:
     keep = len(lines)
     while keep and lines[keep - 1].lstrip().startswith("|"):
         keep -= 1
-    if keep == len(lines) or any(t == "table_open" for _, t in _top_level_blocks(tail)):
+    if keep == len(lines) or "table_open" in (top_level_types(tail) if types is None else types):
         return tail
     return "\n".join(lines[:keep])
 
