@@ -303,11 +303,33 @@ def machine_info() -> str:
             f"Textual {textual.__version__} · terminal {SIZE[0]}x{SIZE[1]} (headless)")
 
 
+def speed_reference() -> float:
+    """CPU ms for Rich to render the generated 2,000-token answer once (best of
+    three): a fixed piece of work, to tell how fast this machine runs during
+    the run (its speed moves by a third or more from hour to hour)."""
+    import io
+
+    from answer import answer_tokens
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    text = "".join(answer_tokens(2000))
+    best = float("inf")
+    for _ in range(3):
+        console = Console(file=io.StringIO(), width=SIZE[0], color_system="truecolor", force_terminal=True)
+        start = time.process_time()
+        console.print(Markdown(text))
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
 async def main_async(args: argparse.Namespace) -> None:
     port = free_port()
     server = start_server(port)
     base_url = f"http://127.0.0.1:{port}/v1"
     print(machine_info())
+    print(f"this machine's speed: Rich renders the 2,000-token answer once in {speed_reference():.0f} ms of CPU "
+          f"before the table")
     print(f"stream rate: {args.rate:g} tokens/s from a loopback server in its own process\n")
     header = (f"{'tokens':>6} {'who':<9} {'done':>4} {'first':>6} {'lag p95':>8} {'final':>7} {'fps':>5} "
               f"{'CPU/1k tok':>11} {'last/first':>10} {'CPU ratio':>9}")
@@ -382,6 +404,7 @@ async def targets(results: dict[int, tuple[dict[str, object], dict[str, object] 
     ratios = [float(b["cpu_ms_per_1k"]) / float(o["cpu_ms_per_1k"]) for o, b in results.values()
               if b and isinstance(b.get("cpu_ms_per_1k"), (int, float)) and o.get("cpu_ms_per_1k")]
     sizes = ", ".join(f"{t:,}" for t in results)
+    print(f"\nthis machine's speed: the same reference after the table, {speed_reference():.0f} ms")
     print(f"\ntargets (5,000 tokens/s figures: worst over {sizes} tokens)")
     if lags:
         add("1. screen behind the stream, p95", "<= 100 ms", max(lags), max(lags) <= 100)
