@@ -292,8 +292,19 @@ class HTTPStreamProvider:
         return self._http
 
     def prepare(self) -> None:
-        """Make the HTTP client now (the app does it once its first frame is shown)."""
+        """Make the HTTP client now, and load what the first request would load
+        (the app does it once its first frame is shown): ~30 ms that the first
+        question's answer would otherwise wait for."""
         self._client  # noqa: B018 - made on first access
+        import codecs
+        import importlib
+
+        import chat_tui.providers.direct_body  # noqa: F401 - the streamed body's reader
+
+        codecs.getincrementaldecoder("utf-8-sig")  # the SSE decoder's (a codec loaded on first use)
+        # httpcore's first request on asyncio loads anyio and its asyncio backend.
+        with contextlib.suppress(ImportError):
+            importlib.import_module("anyio._backends._asyncio")
 
     @property
     def label(self) -> str:
