@@ -255,3 +255,27 @@ async def test_continuing_a_saved_answer_holds_its_question_at_the_top(server: S
         assert answer.body.text == "The quick brown fox jumps."
         assert question_top(app) == view_top(app) + 1
         assert answer.query_one(".stats").region.y == answer.body.region.bottom
+
+
+async def test_a_new_question_and_its_answer_are_laid_out_once_before_the_first_token(
+    server: SSETestServer, tmp_path: Path, layouts: list[int]
+) -> None:
+    """The question and its answer are laid out, then once more where the rows
+    under the question are known (`LayoutAgain`), and painted: nothing asks for
+    a layout after that before the first token (the question's first layout,
+    setting its size, asked for another)."""
+    reply, gates = gated_reply(LINES[:2], 1)
+    server.queue(reply)
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        layouts.clear()
+        await send(pilot, "a question")
+        await wait_for(lambda: app.screen._streaming_view is not None)
+        for _ in range(5):
+            await pilot.pause()
+        assert app.screen.query(AssistantMessageView).last().body.indicator is not None  # still waiting
+        assert len(layouts) == 2
+        for gate in gates:
+            gate.set()
+        await wait_for(lambda: app.screen._streaming_view is None)

@@ -20,7 +20,7 @@ from chat_tui.ui.widgets.stream_view import MarkdownStreamView
 from chat_tui.ui.widgets.tool_call_view import ToolCallView
 
 
-class UserMessageView(KeptLines, Static):
+class UserMessageView(KeptLines, LayoutOnce, Static):
     DEFAULT_CSS = """
     UserMessageView {
         height: auto;
