@@ -207,9 +207,13 @@ class _Terminal:
         import pyte
         from textual._compositor import CompositorUpdate
 
+        from chat_tui.ui.textual_internals import ScrolledUpdate
+
         self.screen = pyte.Screen(cols, rows)
         self._stream = pyte.Stream(self.screen)
         self.updates = 0
+        self.scrolled = 0
+        """Updates that had the terminal move rows up (`ScrollsTerminal`)."""
         self._app = app
         display = app._display
 
@@ -217,6 +221,7 @@ class _Terminal:
             if isinstance(renderable, CompositorUpdate) and not app._batch_count:
                 self._stream.feed(renderable.render_segments(app.console))
                 self.updates += 1
+                self.scrolled += isinstance(renderable, ScrolledUpdate)
             display(screen, renderable)  # type: ignore[arg-type]
 
         app._display = capture  # type: ignore[method-assign]
@@ -283,3 +288,48 @@ async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
     assert len(thumbs) >= 3  # the thumb moved while the answer grew
     if long:
         assert windowed >= len(gates) // 2  # most checks saw the answer windowed
+        assert terminal.scrolled >= len(gates) // 2  # the window's rows moved up by the terminal
+
+
+async def test_rows_are_not_moved_by_the_terminal_under_a_notification(server: SSETestServer, tmp_path: Path) -> None:
+    """A notification over the answer's rows would move with them: while one
+    shows, the window's rows are painted again instead (and the terminal still
+    shows what a whole-screen paint shows, before and after it goes)."""
+    answer = ANSWER + "".join(f"\n- item {i}, a line of its own" for i in range(60))
+    pieces = [answer[i:i + 14] for i in range(0, len(answer), 14)]
+    reply, gates = gated_reply(pieces, 10)
+    server.queue(reply)
+    app = make_app(open_store(tmp_path), base_url=server.base_url)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        terminal = _Terminal(app, 100, 30)
+        app.screen.refresh()
+        await pilot.pause()
+        await send(pilot, "go")
+        await wait_for(lambda: app.screen._streaming_view is not None, timeout=1)
+        view = app.screen._streaming_view
+        checked = 0
+        while not view.body._window and checked < len(gates):
+            await show_next(pilot, gates[checked], len("".join(pieces[: (checked + 1) * 10])))
+            checked += 1
+        assert view.body._window
+        for i in range(4):  # (stacked up from the bottom, they reach over the answer's rows)
+            app.notify(f"Notification {i} over the answer", timeout=30)
+        await wait_for(lambda: len(app.screen.query("Toast")) == 4, timeout=2)
+        await pilot.pause()
+        toasts = [toast.region for toast in app.screen.query("Toast")]
+        window = view.body.region
+        assert any(t.y < window.bottom and t.bottom > window.y for t in toasts)
+        scrolled = terminal.scrolled
+        for gate in gates[checked : checked + 3]:
+            checked += 1
+            await show_next(pilot, gate, len("".join(pieces[: checked * 10])))
+            assert terminal.cells() == terminal.fresh_paint()
+        assert terminal.scrolled == scrolled  # none while the notification shows
+        app.clear_notifications()
+        await pilot.pause()
+        for gate in gates[checked:]:
+            checked += 1
+            await show_next(pilot, gate, len("".join(pieces[: checked * 10])))
+            assert terminal.cells() == terminal.fresh_paint()
+        assert terminal.scrolled > scrolled  # and again once it is gone
+        await wait_for(lambda: app.screen._streaming_view is None, timeout=10)

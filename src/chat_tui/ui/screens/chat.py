@@ -33,7 +33,7 @@ from chat_tui.providers.events import (
 )
 from chat_tui.sanitize import sanitize
 from chat_tui.ui.blank import BlankBackground
-from chat_tui.ui.textual_internals import CroppedCompositor, LayoutAgain, PaintSoon
+from chat_tui.ui.textual_internals import CroppedCompositor, LayoutAgain, PaintSoon, ScrollsTerminal
 from chat_tui.ui.widgets.header_bar import HeaderBar
 from chat_tui.ui.widgets.interrupted_banner import InterruptedBanner
 from chat_tui.ui.widgets.key_bar import KeyBar
@@ -63,7 +63,7 @@ def message_view(message: ChatMessage, model: str = "") -> UserMessageView | Ass
     return view
 
 
-class ChatScreen(LayoutAgain, PaintSoon, BlankBackground, Screen[None]):
+class ChatScreen(LayoutAgain, ScrollsTerminal, PaintSoon, BlankBackground, Screen[None]):
     PAGE = 30
     """The most messages mounted at a time when a saved conversation opens or scrolls up."""
     PAGE_CHARS = 6000

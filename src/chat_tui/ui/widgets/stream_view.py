@@ -294,10 +294,17 @@ class MarkdownStreamView(LayoutOnce, Widget):
         rows = self._rows()
         offset = self.document.height - window if window else 0
         if offset != self._offset:
-            # Every row shows another line: all are painted again (as when the
-            # transcript scrolls to follow a growing answer).
-            self._offset = offset
-            self.refresh(layout=rows != old_rows)
+            # Every row shows another line. Where the screen can have the
+            # terminal move the rows up (`ScrollsTerminal`), only the rows whose
+            # line changed are painted; otherwise all are (as when the transcript
+            # scrolls to follow a growing answer).
+            shift, self._offset = offset - self._offset, offset
+            scroll_rows = getattr(self.screen, "scroll_rows", None)
+            if rows == old_rows and scroll_rows is not None and scroll_rows(self, shift):
+                first_row = max(0, first_changed - offset)
+                self.refresh(Region(0, first_row, width, max(1, rows - first_row)))
+            else:
+                self.refresh(layout=rows != old_rows)
             if window:
                 # The transcript's scrollbar counts the rows above the window
                 # (its thumb moves by an eighth of a cell every few frames).
