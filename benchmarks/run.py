@@ -110,7 +110,9 @@ class Run:
         per_token = self.total_chars / self.tokens
 
         def cpu_at(chars: float) -> float:
-            p = next(p for p in self.paints if p[1] >= chars)
+            p = next((p for p in self.paints if p[1] >= chars), None)
+            if p is None:
+                raise RuntimeError(f"no paint showed {chars:.0f} characters: the benchmark missed the app's paints")
             return p[2]
 
         first = cpu_at(1000 * per_token) - self.arrivals[0][2]

@@ -53,9 +53,8 @@ the job:
   ~270 KB per 2,000-token answer. The chat screen has the terminal move those
   rows up itself (a scrolling region, DECSTBM, and an index, IND, per row),
   then paints the rows that changed, as Textual would paint them: its update
-  is Textual's (`Compositor.render_update`) behind those few bytes
-  (`ChopsUpdate.render_segments`), sent the way Textual sends it
-  (`App._display`, from `Screen._compositor_refresh`).
+  is Textual's (`Compositor.render_update`, which `Screen._compositor_refresh`
+  sends) behind those few bytes (`ChopsUpdate.render_segments`).
 * `report_error`: what Textual does with an exception raised in a timer
   callback (show it, exit), for a callback scheduled straight on the event loop
   (a Textual timer per frame costs a task and a message).
@@ -222,7 +221,10 @@ class ScrollsTerminal:
         next paint moves them on the terminal, and `widget` need only have the
         rows that changed painted again; False: it must be painted whole."""
         screen: Any = self
-        if rows <= 0 or screen.app.is_inline or self._scrolled is not None or not widget.region:
+        if (
+            rows <= 0 or screen.app.is_inline or self._scrolled is not None or not widget.region
+            or not isinstance(screen._compositor, CroppedCompositor)  # (which sends the moves)
+        ):
             # (A second scroll before the paint: the rows the first one marked
             # as changed have moved since. The widget is painted whole.)
             self._scrolled = None
@@ -266,32 +268,24 @@ class ScrollsTerminal:
         screen: Any = self
         scrolled, self._scrolled = self._scrolled, None
         app = screen.app
-        if scrolled is None or screen is not app.screen or app.is_inline:
-            if scrolled is not None:
-                self._paint_whole(scrolled[0])
+        if scrolled is not None:
+            widget, rows, region = scrolled
+            span = None if screen is not app.screen or app.is_inline else self._scroll_span(widget, rows, region)
+            if span is None:
+                self._paint_whole(widget)  # as Textual would
+            else:
+                top, bottom, bars = span
+                for bar in bars:
+                    if isinstance(bar, CachedScrollBar):
+                        bar._shown_key = None  # (what is on screen of it moves too)
+                    self._paint_whole(bar)
+                # The rows that come in at the bottom, whole (the terminal clears them).
+                screen._compositor._dirty_regions.add(Region(0, bottom - rows, screen.size.width, rows))
+                screen._compositor.scroll = (top, bottom, rows)
+        try:
             super()._compositor_refresh()  # type: ignore[misc]
-            return
-        widget, rows, region = scrolled
-        span = self._scroll_span(widget, rows, region)
-        compositor = screen._compositor
-        if span is None:
-            self._paint_whole(widget)  # as Textual would
-            super()._compositor_refresh()  # type: ignore[misc]
-            return
-        top, bottom, bars = span
-        for bar in bars:
-            if isinstance(bar, CachedScrollBar):
-                bar._shown_key = None  # (what is on screen of it moves too)
-            self._paint_whole(bar)
-        # The rows that come in at the bottom, whole (the terminal clears them).
-        compositor._dirty_regions.add(Region(0, bottom - rows, screen.size.width, rows))
-        # As `Screen._compositor_refresh` paints the top screen.
-        update = compositor.render_update(screen_stack=app._background_screens)
-        if isinstance(update, ChopsUpdate) and type(update) is ChopsUpdate and update.spans:
-            update = ScrolledUpdate(update, top, bottom, rows)
-        app._display(screen, update)
-        screen._dirty_widgets.clear()
-        app._update_mouse_over(screen)
+        finally:
+            screen._compositor.scroll = None
 
 
 class CroppedCompositor(Compositor):
@@ -309,6 +303,17 @@ class CroppedCompositor(Compositor):
     the update where some piece of it is still uncovered, and not at all when
     none is; every piece that is drawn is Textual's, in Textual's order, so the
     screen is the same (a test compares them)."""
+
+    scroll: tuple[int, int, int] | None = None
+    """Rows to have the terminal move up before the next update's pieces
+    (first row, end row, rows), set by `ScrollsTerminal` for one paint."""
+
+    def render_update(self, full: bool = False, screen_stack: Any = None, simplify: bool = False) -> Any:
+        update = super().render_update(full=full, screen_stack=screen_stack, simplify=simplify)
+        scroll, self.scroll = self.scroll, None
+        if scroll is not None and type(update) is ChopsUpdate and update.spans:
+            return ScrolledUpdate(update, *scroll)
+        return update  # (a whole-screen update needs no moving)
 
     def _render_chops(
         self, crop: Region, is_rendered_line: Callable[[int], bool]
