@@ -57,8 +57,9 @@ class Terminal:
         self.fd = master
         self.output = bytearray()
 
-    def read_until(self, marker: bytes, start: int, timeout: float) -> bool:
-        """Read what the app writes until `marker` shows up after `start`."""
+    def read_until(self, marker: bytes | None, start: int, timeout: float) -> bool:
+        """Read what the app writes until `marker` shows up after `start` (None:
+        for `timeout` seconds)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if select.select([self.fd], [], [], 0.05)[0]:
@@ -66,18 +67,12 @@ class Terminal:
                     self.output += os.read(self.fd, 1 << 16)
                 except OSError:
                     return False
-            if self.output.find(marker, start) != -1:
+            if marker is not None and self.output.find(marker, start) != -1:
                 return True
-        return False
+        return marker is None
 
     def drain(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if select.select([self.fd], [], [], 0.05)[0]:
-                try:
-                    self.output += os.read(self.fd, 1 << 16)
-                except OSError:
-                    return
+        self.read_until(None, 0, seconds)
 
     def close(self) -> None:
         self.proc.terminate()

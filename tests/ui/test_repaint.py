@@ -241,6 +241,18 @@ class _Terminal:
                 for row in (screen.buffer[y] for y in range(screen.lines))]
 
 
+async def _ask_into_terminal(pilot: Pilot[object]) -> tuple[_Terminal, AssistantMessageView]:
+    """A terminal emulator behind the app's 100x30 screen, fed from its first paint;
+    then a question, and the view of its answer once it streams."""
+    app = pilot.app
+    terminal = _Terminal(app, 100, 30)
+    app.screen.refresh()
+    await pilot.pause()
+    await send(pilot, "go")
+    await wait_for(lambda: app.screen._streaming_view is not None, timeout=1)
+    return terminal, app.screen._streaming_view
+
+
 @pytest.mark.parametrize("long", [False, True])
 async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
     server: SSETestServer, tmp_path: Path, long: bool
@@ -261,12 +273,7 @@ async def test_what_reaches_the_terminal_while_streaming_equals_a_fresh_paint(
     server.queue(reply)
     app = make_app(open_store(tmp_path), base_url=server.base_url)
     async with app.run_test(size=(100, 30)) as pilot:
-        terminal = _Terminal(app, 100, 30)
-        app.screen.refresh()
-        await pilot.pause()
-        await send(pilot, "go")
-        await wait_for(lambda: app.screen._streaming_view is not None, timeout=1)
-        view = app.screen._streaming_view
+        terminal, view = await _ask_into_terminal(pilot)
         windowed = 0
         thumbs: set[object] = set()
         for checked, gate in enumerate(gates):
@@ -301,12 +308,7 @@ async def test_rows_are_not_moved_by_the_terminal_under_a_notification(server: S
     server.queue(reply)
     app = make_app(open_store(tmp_path), base_url=server.base_url)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        terminal = _Terminal(app, 100, 30)
-        app.screen.refresh()
-        await pilot.pause()
-        await send(pilot, "go")
-        await wait_for(lambda: app.screen._streaming_view is not None, timeout=1)
-        view = app.screen._streaming_view
+        terminal, view = await _ask_into_terminal(pilot)
         checked = 0
         while not view.body._window and checked < len(gates):
             await show_next(pilot, gates[checked], len("".join(pieces[: (checked + 1) * 10])))
