@@ -172,8 +172,7 @@ def _parse_blocks(text: str) -> tuple[list[Token], bool, list[tuple[int, int, st
     its first token, start line, token type) of each top-level block."""
     env: dict = {}
     tokens = _PARSER.parse(text, env)
-    blocks = [(index, token.map[0], token.type) for index, token in enumerate(tokens)
-              if token.level == 0 and token.nesting in (0, 1) and token.map is not None]
+    blocks = [(index, token.map[0], token.type) for index, token in enumerate(tokens) if _starts_block(token)]  # type: ignore[index]
     return tokens, bool(env.get("references")), blocks
 
 
@@ -182,12 +181,13 @@ def _top_level_of(parsed: list[Token]) -> list[tuple[int, str]]:
     return [(start, kind) for start, kind, _ in _top_level_with_tokens(parsed)]
 
 
+def _starts_block(token: Token) -> bool:
+    """`token` opens a top-level block (or is one, as a fence or a rule is)."""
+    return token.level == 0 and token.nesting in (0, 1) and token.map is not None
+
+
 def _top_level_with_tokens(parsed: list[Token]) -> list[tuple[int, str, Token]]:
-    blocks = []
-    for token in parsed:
-        if token.level == 0 and token.nesting in (0, 1) and token.map is not None:
-            blocks.append((token.map[0], token.type, token))
-    return blocks
+    return [(token.map[0], token.type, token) for token in parsed if _starts_block(token)]  # type: ignore[index]
 
 
 def _code_of(token: Token) -> tuple[str, str] | None:
